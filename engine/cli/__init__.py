@@ -1,0 +1,1 @@
+"""One module per CLI verb; engine/__main__.py discovers them."""
