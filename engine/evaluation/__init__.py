@@ -1,0 +1,1 @@
+"""Evaluation of a trained model: retrieval protocols, captioning, lexical fidelity, feature health."""

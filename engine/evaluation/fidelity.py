@@ -1,0 +1,51 @@
+"""Term fidelity: does a motion's lexical vector weigh the words its label says above the wrong ones?
+
+This is the readable check of an interpretable model: a take labelled "raise up left hand" should
+weigh `left` above `right`, and `raise` above `walk`, `run` and `wave`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..vocab import Vocabulary
+
+SIDES = ("left", "right")
+# The content word a label's action should activate; walk-turn takes are judged on "turn".
+ACTION_WORD = {"walk": "walk", "walk-turn": "turn", "run": "run", "jog": "jog", "wave": "wave",
+               "raise": "raise", "kick": "kick", "punch": "punch", "jump": "jump", "squat": "squat"}
+
+
+def side_fidelity(vectors: np.ndarray, sides: list[str | None], vocab: Vocabulary) -> dict:
+    """Left/right takes: share with p[own side] > p[other side]; 'both' takes: p[both] > max(left, right)."""
+    left, right, both = (vocab.id(w) for w in ("left", "right", "both"))
+    hits = {"left": [], "right": [], "both": []}
+    for vec, side in zip(vectors, sides):
+        if side in SIDES:
+            own, other = (left, right) if side == "left" else (right, left)
+            hits[side].append(vec[own] > vec[other])
+        elif side == "both":
+            hits["both"].append(vec[both] > max(vec[left], vec[right]))
+    lr = hits["left"] + hits["right"]
+    return {
+        "side": _percent(lr), "left": _percent(hits["left"]), "right": _percent(hits["right"]),
+        "both": _percent(hits["both"]), "n_sided": len(lr), "n_both": len(hits["both"]),
+    }
+
+
+def content_fidelity(vectors: np.ndarray, actions: list[str | None], vocab: Vocabulary) -> dict:
+    """Share of takes whose own action word outweighs every other action word present in the set."""
+    words = sorted({ACTION_WORD[a] for a in actions if a in ACTION_WORD})
+    ids = np.array([vocab.id(w) for w in words])
+    hits, per_word = [], {w: [] for w in words}
+    for vec, action in zip(vectors, actions):
+        if action not in ACTION_WORD:
+            continue
+        word = ACTION_WORD[action]
+        winner = words[int(np.argmax(vec[ids]))] if vec[ids].max() > 0 else None
+        hits.append(winner == word)
+        per_word[word].append(winner == word)
+    return {"content": _percent(hits), "n": len(hits), "per_word": {w: _percent(h) for w, h in per_word.items()}}
+
+
+def _percent(flags: list) -> float | None:
+    return round(100.0 * float(np.mean(flags)), 2) if flags else None

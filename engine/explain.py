@@ -1,0 +1,65 @@
+"""Explanations that need no model internals: PCA maps of features, word-weight comparisons.
+
+Inputs are arrays the model produced; outputs are plain numbers ready to draw (heatmaps, clouds).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .vocab import STOPWORDS, Vocabulary
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def pca_intensities(features: np.ndarray, components: int = 3) -> dict:
+    """PCA of per-joint, per-time features (T, J, C) -> (components, T, J) intensities in [0, 1].
+
+    As the seed's Fig. 3: every (time, joint) feature is a sample; projecting on the first
+    principal components shows which joints at which moments the encoder separates most.
+    """
+    t, j, c = features.shape
+    flat = features.reshape(t * j, c).astype(np.float64)
+    flat -= flat.mean(axis=0, keepdims=True)
+    # SVD of the centred samples: rows of vt are the principal axes.
+    _, singular, vt = np.linalg.svd(flat, full_matrices=False)
+    k = min(components, vt.shape[0])
+    proj = flat @ vt[:k].T                                  # (T*J, k)
+    lo, hi = proj.min(axis=0), proj.max(axis=0)
+    scaled = (proj - lo) / np.where(hi - lo > 1e-12, hi - lo, 1.0)
+    variance = singular ** 2
+    return {
+        "intensities": scaled.T.reshape(k, t, j).astype(np.float32),
+        "explained_variance": (variance[:k] / max(variance.sum(), 1e-12)).tolist(),
+    }
+
+
+def caption_words(caption: str) -> set[str]:
+    return set(_WORD.findall(caption.lower()))
+
+
+def word_weights(vector: np.ndarray, vocab: Vocabulary, k: int = 40) -> dict[str, float]:
+    """The heaviest k words of a lexical vector as {word: weight}, for a word cloud."""
+    return dict(vocab.top_terms(vector, k))
+
+
+def disagreement(motion_vec: np.ndarray, caption_vec: np.ndarray, caption: str,
+                 vocab: Vocabulary, k: int = 8) -> dict:
+    """How a motion's words and its caption's words differ.
+
+    motion_only: terms the motion activates strongly that the caption never says;
+    caption_only: words the caption says (and its own vector weighs) that the motion does not activate;
+    score: 1 - cosine(motion, caption) in the lexical space (0 = same words, 1 = nothing shared).
+    """
+    said = caption_words(caption)
+    motion_top = vocab.top_terms(motion_vec, 4 * k)
+    motion_only = [(w, s) for w, s in motion_top if w not in said][:k]
+    caption_only = [
+        (w, float(caption_vec[vocab.id(w)])) for w in sorted(said)
+        if w not in STOPWORDS and vocab.id(w) is not None and motion_vec[vocab.id(w)] <= 0
+    ]
+    caption_only.sort(key=lambda item: -item[1])
+    denom = float(np.linalg.norm(motion_vec) * np.linalg.norm(caption_vec))
+    cosine = float(motion_vec @ caption_vec) / denom if denom > 0 else 0.0
+    return {"score": 1.0 - cosine, "motion_only": motion_only, "caption_only": caption_only[:k]}

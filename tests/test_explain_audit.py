@@ -1,0 +1,80 @@
+"""Word-level explanations, fidelity and the dataset audit, on hand-made lexical vectors."""
+import numpy as np
+import pytest
+
+from engine.data.audit import audit, caption_style, important_terms, usage_gaps
+from engine.evaluation.fidelity import content_fidelity, side_fidelity
+from engine.explain import disagreement, pca_intensities
+from engine.vocab import Vocabulary
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return Vocabulary.from_model_dir()
+
+
+def vec(vocab, **weights):
+    v = np.zeros(len(vocab), dtype=np.float32)
+    for word, w in weights.items():
+        v[vocab.id(word)] = w
+    return v
+
+
+def test_vocab_round_trip_and_top_terms(vocab):
+    assert len(vocab) == 30522
+    assert vocab.word(vocab.id("left")) == "left"
+    v = vec(vocab, left=2.0, the=5.0, hand=1.0)
+    v[vocab.id("[CLS]")] = 9.0
+    assert vocab.top_terms(v, 5) == [("left", 2.0), ("hand", 1.0)]
+
+
+def test_side_and_content_fidelity(vocab):
+    vectors = np.stack([
+        vec(vocab, left=1.0, right=0.5, **{"raise": 2.0}),  # left raise: correct both ways
+        vec(vocab, left=1.0, right=2.0, walk=1.0),                         # labelled left: wrong side
+        vec(vocab, both=1.0, left=0.2, wave=1.0, run=0.5),                 # both: correct
+    ])
+    sides = side_fidelity(vectors, ["left", "left", "both"], vocab)
+    assert sides["side"] == 50.0 and sides["both"] == 100.0 and sides["n_sided"] == 2
+    content = content_fidelity(vectors, ["raise", "raise", "wave"], vocab)
+    assert content["content"] == pytest.approx(100 * 2 / 3, abs=0.01)
+    assert content["per_word"]["raise"] == 50.0
+
+
+def test_pca_intensities_find_the_moving_joint():
+    rng = np.random.default_rng(0)
+    feats = rng.normal(0, 0.01, size=(16, 22, 8))
+    feats[:, 20, 0] += np.linspace(0, 5, 16)  # only the left wrist's feature changes much
+    out = pca_intensities(feats, components=2)
+    first = out["intensities"][0]
+    assert first.shape == (16, 22) and 0.0 <= first.min() and first.max() <= 1.0
+    spread = first.max(axis=0) - first.min(axis=0)
+    assert int(np.argmax(spread)) == 20
+    assert out["explained_variance"][0] > 0.9
+
+
+def test_disagreement_names_unsaid_and_unseen_words(vocab):
+    motion = vec(vocab, run=2.0, left=1.0)
+    caption_v = vec(vocab, walk=1.5, left=1.0)
+    d = disagreement(motion, caption_v, "A person walks to the left.", vocab)
+    assert [w for w, _ in d["motion_only"]] == ["run"]
+    assert [w for w, _ in d["caption_only"]] == ["walks"] or "walk" not in dict(d["motion_only"])
+    assert 0.0 < d["score"] < 1.0
+
+
+def test_caption_style_and_usage_gaps(vocab):
+    style = caption_style(["A person walks.", "a person runs", "the man jumps", "walk forward"])
+    assert style["dominant_form"] == "a person" and style["inconsistent_share"] == 50.0
+    gaps = usage_gaps([["walk", 80.0], ["left", 10.0]], [["walk", 20.0], ["left", 40.0]])
+    assert gaps["over_used_by_captions"][0][0] == "walk"
+    assert gaps["under_used_by_captions"][0][0] == "left"
+
+
+def test_audit_ranks_the_mislabelled_clip_first(vocab):
+    motions = np.stack([vec(vocab, walk=2.0), vec(vocab, run=2.0), vec(vocab, wave=1.0, left=1.0)])
+    captions = ["a person walks", "a person walks", "a person waves the left hand"]
+    caps = np.stack([vec(vocab, walk=2.0), vec(vocab, walk=2.0), vec(vocab, wave=1.0, left=1.0)])
+    report = audit(["a", "b", "c"], captions, motions, caps, vocab)
+    assert report["disagreements"][0]["id"] == "b"
+    assert report["disagreements"][0]["motion_only"][0][0] == "run"
+    assert important_terms(motions, vocab)[0][1] > 0
