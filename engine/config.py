@@ -1,0 +1,318 @@
+"""Configs: frozen dataclasses, two named presets, `--set key=value` overrides, JSON round trip.
+
+    Config(model: ModelConfig, train: TrainConfig, data: DataConfig)
+
+`TrainConfig` holds one sub-config per phase (steps or epochs, batch size, learning rates, mask
+ratios, loss weights from the paper's tables 5-9) plus the options shared by the contrastive
+phases (temperature, CCCL, triplet dropping, 1/LER). The config is saved beside every checkpoint
+(`to_dict`) and read back (`from_dict`) so that evaluation replays exactly what was trained.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+
+from .errors import SpecError
+from .models.config import ModelConfig
+
+PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")   # the paper's order (section 3.2)
+ALL_PHASES = PHASES + ("dense",)
+TRIPLET_MODES = ("none", "mild", "drop")
+
+
+# --------------------------------------------------------------------------------------------
+# Per-phase configs. Learning rates: text 1e-5, motion 1e-4, heads/decoders 1e-3 (section 4.1).
+@dataclass(frozen=True)
+class PhaseConfig:
+    steps: int = 0              # > 0 wins over epochs
+    epochs: float = 1.0         # used when steps == 0: epochs * ceil(n_train / batch_size)
+    batch_size: int = 64
+    lr_text: float = 1e-5
+    lr_motion: float = 1e-4
+    lr_heads: float = 1e-3
+    warmup_steps: int = 0       # linear lr warm-up
+
+    def total_steps(self, n_items: int) -> int:
+        if self.steps > 0:
+            return self.steps
+        per_epoch = max(1, -(-n_items // self.batch_size))
+        return max(1, round(self.epochs * per_epoch))
+
+
+@dataclass(frozen=True)
+class LexMLMConfig(PhaseConfig):
+    """Eq. 5; weights from table 5 (0.1, 1, 1e-4), masks from table 6 (30%, 50->100%)."""
+    batch_size: int = 128
+    epochs: float = 50
+    w_mlm: float = 0.1
+    w_decoder: float = 1.0
+    w_flops: float = 1e-4
+    enc_mask: float = 0.30
+    dec_mask_start: float = 0.50
+    dec_mask_end: float = 1.00
+
+
+@dataclass(frozen=True)
+class CMMMConfig(PhaseConfig):
+    """Eq. 6; table 7: 50% motion masking, recon and velocity weight 1, InfoNCE 0.1."""
+    epochs: float = 200
+    motion_mask: float = 0.50
+    w_recon: float = 1.0
+    w_velocity: float = 1.0
+    w_info: float = 0.1
+
+
+@dataclass(frozen=True)
+class LexMMMConfig(PhaseConfig):
+    """Eq. 7; table 8: decoder mask curriculum 40->100%. The lexical space stays frozen."""
+    epochs: float = 150
+    w_decoder: float = 1.0
+    w_flops: float = 1e-4
+    dec_mask_start: float = 0.40
+    dec_mask_end: float = 1.00
+
+
+@dataclass(frozen=True)
+class LexCMLPConfig(PhaseConfig):
+    """Eq. 8; table 9: (1, 1e-4, 1e-2, 1e-2); every learning rate 1e-5 (section 4.1)."""
+    epochs: float = 20
+    lr_text: float = 1e-5
+    lr_motion: float = 1e-5
+    lr_heads: float = 1e-5
+    w_info: float = 1.0
+    w_flops: float = 1e-4
+    w_aux_text: float = 1e-2     # L_aux^1: the LexMLM bottleneck decoder on text
+    w_aux_motion: float = 1e-2   # L_aux^2: the LexMMM bottleneck decoder on motion
+    dec_mask: float = 0.70       # fixed decoder mask for the auxiliary losses
+
+
+@dataclass(frozen=True)
+class DenseConfig(PhaseConfig):
+    """The CLIP-style dense baseline: same encoders, pooled dense vectors, InfoNCE."""
+    epochs: float = 20
+    w_info: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    lexmlm: LexMLMConfig = field(default_factory=LexMLMConfig)
+    cmmm: CMMMConfig = field(default_factory=CMMMConfig)
+    lexmmm: LexMMMConfig = field(default_factory=LexMMMConfig)
+    lexcmlp: LexCMLPConfig = field(default_factory=LexCMLPConfig)
+    dense: DenseConfig = field(default_factory=DenseConfig)
+    temperature: float = 0.07       # InfoNCE
+    flops_ramp: float = 0.3         # fraction of a phase's steps over which the FLOPs weight ramps up
+    cccl: bool = False              # MoT++ CCCL KL terms in the contrastive phases
+    cccl_lambda_start: float = 0.0
+    cccl_lambda_end: float = 1.0
+    triplet: str = "none"           # none | mild | drop (Yan et al. 2023)
+    triplet_weight: float = 1.0
+    triplet_warmup: float = 0.2     # fraction of steps trained with the plain SH loss first
+    inverse_ler: float = 0.0        # weight of the 1/LER anti-collapse regulariser (0 = off)
+    grad_clip: float = 1.0
+    seed: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 200
+
+    def __post_init__(self):
+        if self.triplet not in TRIPLET_MODES:
+            raise SpecError(f"train.triplet must be one of {', '.join(TRIPLET_MODES)}, got {self.triplet!r}")
+
+    def phase(self, name: str) -> PhaseConfig:
+        if name not in ALL_PHASES:
+            raise SpecError(f"unknown phase {name!r}; expected one of {', '.join(ALL_PHASES)}")
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    specs: tuple[str, ...] = ("synthetic",)
+    max_frames: int = 196           # HumanML3D's longest window (9.8 s at 20 fps)
+    min_frames: int = 8
+    # Extra caption-like text for LexMLM, read when present; relative paths are resolved
+    # against the repository root (../shared/data is the team's real-data folder).
+    extra_text: bool = True
+    text_files: tuple[str, ...] = ("../shared/data/text/kitml-sentences.txt",
+                                   "../shared/data/text/cmu-trial-descriptions.tsv")
+    num_val_clips: int = 256        # clips used for the end-of-phase validation loss
+
+
+@dataclass(frozen=True)
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+
+# --------------------------------------------------------------------------------------------
+# Presets
+def preset(name: str) -> Config:
+    if name not in PRESETS:
+        raise SpecError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
+    return PRESETS[name]()
+
+
+def paper_config() -> Config:
+    """The paper's schedule (section 4.1): epochs 50 + 200 + 150 + 20, batch 128 / 64. GPU."""
+    return Config(model=_model_preset("paper"))
+
+
+def tiny_config() -> Config:
+    """CPU-sized: all four phases on ~2,000 clips in ~30-40 minutes on 2 cores.
+
+    Step counts are fixed (not epochs) so the wall time does not grow with the dataset.
+    """
+    train = TrainConfig(
+        lexmlm=LexMLMConfig(steps=300, batch_size=32),
+        cmmm=CMMMConfig(steps=600, batch_size=32),
+        lexmmm=LexMMMConfig(steps=500, batch_size=32),
+        lexcmlp=LexCMLPConfig(steps=300, batch_size=32, lr_motion=1e-4, lr_heads=1e-4),
+        dense=DenseConfig(steps=300, batch_size=32),
+        log_every=10, checkpoint_every=100)
+    return Config(model=_model_preset("tiny"), train=train, data=DataConfig(max_frames=64))
+
+
+PRESETS = {"tiny": tiny_config, "paper": paper_config}
+
+
+def _model_preset(name: str) -> ModelConfig:
+    # The models engineer may provide named ModelConfig presets; fall back to the defaults.
+    make = getattr(ModelConfig, name, None)
+    return make() if callable(make) else ModelConfig()
+
+
+# --------------------------------------------------------------------------------------------
+# Overrides: "train.lexcmlp.steps=100", "model.motion_depth=6", "data.specs=a,b"
+def apply_overrides(cfg, overrides: list[str]):
+    for item in overrides or []:
+        if "=" not in item:
+            raise SpecError(f"override {item!r} is not key=value")
+        key, text = item.split("=", 1)
+        cfg = _set(cfg, key.strip().split("."), text.strip(), key.strip())
+    return cfg
+
+
+def _set(obj, path: list[str], text: str, full_key: str):
+    names = {f.name: f for f in fields(obj)}
+    if path[0] not in names:
+        raise SpecError(f"unknown config key {full_key!r}: {type(obj).__name__} has no field {path[0]!r} "
+                        f"(fields: {', '.join(sorted(names))})")
+    current = getattr(obj, path[0])
+    if len(path) > 1:
+        if not is_dataclass(current):
+            raise SpecError(f"unknown config key {full_key!r}: {path[0]!r} is not a section")
+        return _replace(obj, **{path[0]: _set(current, path[1:], text, full_key)})
+    if is_dataclass(current):
+        raise SpecError(f"config key {full_key!r} is a section; set one of its fields")
+    hint = typing.get_type_hints(type(obj))[path[0]]
+    return _replace(obj, **{path[0]: parse_value(text, hint, full_key)})
+
+
+def _replace(obj, **changes):
+    try:
+        return replace(obj, **changes)
+    except (TypeError, ValueError) as err:
+        raise SpecError(f"invalid config value: {err}") from None
+
+
+def parse_value(text: str, hint, key: str = "value"):
+    """Turn the text of an override into the field's type (bool, int, float, str, tuples, Optional)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if text.lower() in ("none", "null") and type(None) in args:
+            return None
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return parse_value(text, arg, key)
+            except SpecError:
+                continue
+        raise SpecError(f"{key}: cannot read {text!r} as {hint}")
+    if origin is typing.Literal:
+        if text not in [str(a) for a in args]:
+            raise SpecError(f"{key}: expected one of {args}, got {text!r}")
+        return next(a for a in args if str(a) == text)
+    if origin in (tuple, list):
+        item = args[0] if args else str
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        values = [parse_value(p, item, key) for p in parts]
+        return tuple(values) if origin is tuple else values
+    if hint is bool:
+        low = text.lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise SpecError(f"{key}: expected true or false, got {text!r}")
+    if hint in (int, float):
+        try:
+            value = float(text)
+        except ValueError:
+            raise SpecError(f"{key}: expected a number, got {text!r}") from None
+        if hint is int:
+            if value != int(value):
+                raise SpecError(f"{key}: expected an integer, got {text!r}")
+            return int(value)
+        return value
+    if hint is str:
+        return text
+    raise SpecError(f"{key}: cannot set a field of type {hint} from the command line")
+
+
+# --------------------------------------------------------------------------------------------
+# Round trip
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(data: dict, cls=Config):
+    """Rebuild a (nested) config; unknown keys are an error, missing keys take the defaults."""
+    if not isinstance(data, dict):
+        raise SpecError(f"expected a mapping for {cls.__name__}, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise SpecError(f"unknown {cls.__name__} keys: {', '.join(sorted(unknown))}")
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = _coerce(value, hints[name], f"{cls.__name__}.{name}")
+    return cls(**kwargs)
+
+
+def _coerce(value, hint, key):
+    if isinstance(hint, type) and is_dataclass(hint):
+        return from_dict(value, hint)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is tuple and isinstance(value, list):
+        return tuple(_coerce(v, args[0], key) for v in value) if args else tuple(value)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        for arg in (a for a in args if a is not type(None)):
+            if isinstance(arg, type) and is_dataclass(arg) and isinstance(value, dict):
+                return from_dict(value, arg)
+            if typing.get_origin(arg) is tuple and isinstance(value, list):
+                return _coerce(value, arg, key)
+        return value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def save_config(cfg: Config, path: str | Path) -> Path:
+    from .train.atomic import atomic_write_bytes
+    return atomic_write_bytes(Path(path), json.dumps(to_dict(cfg), indent=1).encode())
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        from .errors import InputError
+        raise InputError(path, f"cannot read the config: {err}") from None
+    return from_dict(data)
