@@ -73,9 +73,9 @@ def unpack_takes(archive: Path, dest: Path) -> list[Path]:
 def convert_take(job: tuple[str, str]) -> tuple[str, int, str | None]:
     """Worker: one BVH -> canonical .npy. Returns (bvh path, frames, error or None)."""
     bvh, npy = job
-    from ..motion_io import read_bvh
+    from ..motion_io import load_motion
     try:
-        motion = read_bvh(bvh)
+        motion = load_motion(bvh)
         joints = validate_joints(motion.joints, bvh)
         atomic_save_npy(Path(npy), joints)
         return bvh, int(joints.shape[0]), None

@@ -104,8 +104,8 @@ class HumanML3DDataset(Dataset):
         return clips
 
     def _load(self, clip: Clip) -> Motion:
-        from ..motion_io import read_npy
-        return read_npy(clip.source)
+        from ..motion_io import load_motion
+        return load_motion(clip.source)
 
     def source_fingerprint(self) -> str:
         # Names and sizes of the motion files: stable when the folder is copied elsewhere.
