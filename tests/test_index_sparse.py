@@ -1,0 +1,131 @@
+"""SparseIndex and DenseIndex against brute-force dot products."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from engine.errors import InputError
+from engine.index import SparseIndex, DenseIndex, top_k_sparsify, query_terms
+
+V = 500
+
+
+def _vectors(n=400, density=0.06, seed=0):
+    return sp.random(n, V, density=density, random_state=seed, format="csr", dtype=np.float32) * 3
+
+
+def _brute(index, q):
+    return index.matrix() @ q
+
+
+def _query(seed, n_terms=12):
+    rng = np.random.default_rng(seed)
+    q = np.zeros(V, np.float32)
+    q[rng.choice(V, n_terms, replace=False)] = rng.uniform(0.1, 2, n_terms)
+    return q
+
+
+def test_top_k_sparsify_keeps_largest():
+    x = _vectors()
+    dense = x.toarray()
+    kept = top_k_sparsify(x, 5).toarray()
+    kept_dense_input = top_k_sparsify(dense, 5).toarray()
+    np.testing.assert_array_equal(kept, kept_dense_input)
+    for row, out in zip(dense, kept):
+        k = min(5, np.count_nonzero(row))
+        assert np.count_nonzero(out) == k
+        np.testing.assert_allclose(np.sort(out[out > 0]), np.sort(row)[::-1][:k][::-1])
+    with pytest.raises(ValueError):
+        top_k_sparsify(-dense, 5)
+
+
+def test_storage_types_and_memory():
+    idx = SparseIndex.build(_vectors(), [f"m{i}" for i in range(400)], top_k=8)
+    assert idx.fwd_terms.dtype == np.uint16 and idx.inv_docs.dtype == np.uint32
+    assert idx.inv_weights.dtype == np.float16 and idx.fwd_weights.dtype == np.float16
+    nnz = len(idx.inv_docs)
+    assert nnz <= 8 * 400
+    fixed = idx.ids.nbytes + 8 * (400 + 1) + 8 * (V + 1)
+    assert idx.memory_bytes() == fixed + 10 * nnz
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_search_equals_brute_force(seed):
+    idx = SparseIndex.build(_vectors(seed=seed), [f"m{i}" for i in range(400)], top_k=16)
+    q = _query(seed)
+    expected = _brute(idx, q)
+    hits = idx.search(q, k=10, explain=100)
+    want = np.argsort(-expected, kind="stable")[:10]
+    np.testing.assert_allclose([h.score for h in hits], expected[want], rtol=1e-5)
+    for h in hits:
+        assert h.id == f"m{h.index}"
+        assert sum(c for _, c in h.terms) == pytest.approx(h.score, rel=1e-5)  # explanation adds up
+        assert all(q[t] > 0 for t, _ in h.terms)
+    # the strongest contributions come first
+    contribs = [c for _, c in hits[0].terms]
+    assert contribs == sorted(contribs, reverse=True)
+
+
+def test_single_term_and_query_top_k():
+    idx = SparseIndex.build(_vectors(), [str(i) for i in range(400)])
+    term = int(np.argmax(np.diff(idx.inv_indptr)))
+    hits = idx.search({term: 2.0}, k=7)
+    col = idx.matrix()[:, term].toarray().ravel() * 2
+    np.testing.assert_allclose([h.score for h in hits], np.sort(col)[::-1][:7], rtol=1e-6)
+    q = _query(9, n_terms=20)
+    terms, weights = query_terms(q, V, top_k=3)
+    q3 = np.zeros(V, np.float32)
+    q3[terms] = weights
+    assert np.count_nonzero(q3) == 3 and set(terms) <= set(np.flatnonzero(q))
+    np.testing.assert_allclose([h.score for h in idx.search(q, k=5, query_top_k=3)],
+                               np.sort(_brute(idx, q3))[::-1][:5], rtol=1e-5)
+
+
+def test_negative_terms_exclude_or_penalise():
+    idx = SparseIndex.build(_vectors(), [str(i) for i in range(400)])
+    q = _query(3)
+    neg = int(np.argmax(np.diff(idx.inv_indptr)))
+    holders = set(idx.postings(neg)[0].tolist())
+    hits = idx.search(q, k=50, negatives={neg})
+    assert hits and not holders & {h.index for h in hits}
+    penalised = idx.search(q, k=400, negatives={neg}, negative_weight=10.0)
+    m = idx.matrix()
+    expected = m @ q - 10.0 * m[:, neg].toarray().ravel()
+    for h in penalised:
+        assert h.score == pytest.approx(expected[h.index], rel=1e-4, abs=1e-4)
+
+
+def test_caption_index_for_motion_to_text():
+    captions = _vectors(n=50, seed=5)
+    idx = SparseIndex.build(captions, [f"caption-{i}" for i in range(50)])
+    motion_vec = captions[7].toarray().ravel()  # a motion whose vector matches caption 7 best
+    assert idx.search(sp.csr_matrix(motion_vec), k=1)[0].id == "caption-7"
+    scores = idx.score_matrix(captions[:3])
+    assert scores.shape == (3, 50)
+    np.testing.assert_allclose(scores[0], idx.matrix() @ captions[0].toarray().ravel(), rtol=1e-5)
+
+
+def test_save_load_round_trip(tmp_path):
+    idx = SparseIndex.build(_vectors(), [f"m{i}" for i in range(400)], top_k=10)
+    idx.save(tmp_path / "ix", fingerprint="lib1+ckpt1")
+    assert SparseIndex.load(tmp_path / "ix", "other") is None          # stale: caller rebuilds
+    assert SparseIndex.load(tmp_path / "missing", "lib1+ckpt1") is None
+    for mmap in (False, True):
+        back = SparseIndex.load(tmp_path / "ix", "lib1+ckpt1", mmap=mmap)
+        q = _query(1)
+        assert [h.index for h in back.search(q)] == [h.index for h in idx.search(q)]
+        assert back.top_k == 10 and back.memory_bytes() == idx.memory_bytes()
+    np.save(tmp_path / "ix" / "inv_docs.npy", np.arange(3, dtype=np.uint32))  # corrupt one file
+    with pytest.raises(InputError, match="inv_docs"):
+        SparseIndex.load(tmp_path / "ix", "lib1+ckpt1")
+
+
+def test_dense_index_baseline(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 32)).astype(np.float32)
+    idx = DenseIndex.build(x, [str(i) for i in range(300)])
+    q = rng.normal(size=32)
+    assert [h.index for h in idx.search(q, k=5)] == list(np.argsort(-(x @ q))[:5])
+    idx.save(tmp_path / "d", "fp")
+    assert DenseIndex.load(tmp_path / "d", "fp").search(q, k=1)[0].index == int(np.argmax(x @ q))
+    assert DenseIndex.load(tmp_path / "d", "nope") is None
+    assert idx.memory_bytes() >= x.nbytes
