@@ -157,6 +157,11 @@ def _parse_motion_rows(rows: list[str], frames: int, n_channels: int, path: str)
     try:
         values = np.loadtxt(rows, dtype=np.float64, ndmin=2)
     except ValueError as err:
+        counts = [len(row.split()) for row in rows]
+        bad = next((i for i, k in enumerate(counts) if k != n_channels), None)
+        if bad is not None:
+            raise InputError(path, f"frame {bad + 1} has {counts[bad]} channel values, expected {n_channels} "
+                             "(truncated or malformed MOTION data)") from None
         raise InputError(path, f"malformed MOTION data: {str(err).splitlines()[0]}") from None
     if values.shape[1] != n_channels:
         raise InputError(path, f"each frame should hold {n_channels} channel values, found {values.shape[1]}")

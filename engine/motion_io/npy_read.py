@@ -82,8 +82,9 @@ def load_array(path: str) -> np.ndarray:
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as err:  # numpy refuses pickled payloads and object arrays this way
-        reason = "it holds pickled Python objects, which are refused" if "pickle" in str(err) else str(err)
-        raise InputError(path, f"not a plain numeric .npy array: {reason}") from None
+        if "pickle" in str(err):
+            raise InputError(path, "it holds pickled Python objects, which are refused") from None
+        raise InputError(path, f"not a readable .npy file ({err})") from None
     except (OSError, EOFError, pickle.UnpicklingError) as err:
         raise InputError(path, f"not a readable .npy file ({err})") from None
     if not isinstance(array, np.ndarray):

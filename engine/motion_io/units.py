@@ -13,6 +13,7 @@ from ..skeleton import JOINT_INDEX
 
 UNIT_SCALES = {"metres": 1.0, "centimetres": 0.01, "millimetres": 0.001, "inches": 0.0254}
 BODY_SIZE_M = 1.35  # pelvis->head chain + hip->knee->ankle in the SMPL mean body
+STATURE_PER_BODY_SIZE = 1.70 / 1.35  # the SMPL mean body is 1.70 m tall (head top, not head joint)
 _SIZE_CHAINS = (("pelvis", "spine1", "spine2", "spine3", "neck", "head"), ("l_hip", "l_knee", "l_ankle"),
                 ("r_hip", "r_knee", "r_ankle"))
 
@@ -24,6 +25,11 @@ def body_size(joints: np.ndarray) -> float:
         return np.linalg.norm(np.diff(joints[:, idx], axis=1), axis=-1).sum(axis=1)
     torso, left, right = (chain_length(c) for c in _SIZE_CHAINS)
     return float(np.median(torso + 0.5 * (left + right)))
+
+
+def stature_m(joints: np.ndarray) -> float:
+    """Standing height (head top) of metre-scaled joints, from bone lengths so any pose works."""
+    return body_size(joints) * STATURE_PER_BODY_SIZE
 
 
 def detect_units(joints: np.ndarray, source: str) -> tuple[str, float]:
@@ -58,7 +64,8 @@ def up_rotation(joints: np.ndarray) -> tuple[str, np.ndarray]:
 
 
 def to_metres_y_up(joints: np.ndarray, source: str) -> tuple[np.ndarray, dict]:
-    """Scale to metres and rotate to Y up; returns the joints and {'units', 'up_axis'} for meta."""
+    """Scale to metres and rotate to Y up; returns the joints and {'units', 'up_axis', 'stature_m'} for meta."""
     unit, scale = detect_units(joints, source)
     up_name, rot = up_rotation(joints)
-    return (joints * scale) @ rot.T, {"units": unit, "up_axis": up_name}
+    joints = (joints * scale) @ rot.T
+    return joints, {"units": unit, "up_axis": up_name, "stature_m": round(stature_m(joints), 3)}
