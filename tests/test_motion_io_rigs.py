@@ -119,6 +119,21 @@ def test_kit_joints_in_millimetres_become_canonical(tmp_path):
     back = load_motion(tmp_path / "kit.npy")
     assert back.meta["units"] == "millimetres" and back.meta["mapped_joints"]["l_collar"] == "interpolated"
     assert back.frames == 39  # 25 frames at KIT's 12.5 fps span 1.92 s: 39 frames at 20 fps
-    limbs = [JOINT_NAMES.index(n) for n in ("l_wrist", "r_wrist", "l_knee", "r_ankle")]
-    resampled_src = np.interp(np.arange(39) / 20, np.arange(25) / 12.5, j[:, limbs[0], 1])
-    assert np.abs(back.joints[:, limbs[0], 1] - resampled_src).max() < 0.02
+    wrist = JOINT_NAMES.index("l_wrist")
+    resampled_src = np.interp(np.arange(39) / 20, np.arange(25) / 12.5, j[:, wrist, 1])
+    assert np.abs(back.joints[:, wrist, 1] - resampled_src).max() < 0.02
+
+
+def test_z_up_bvh_file_is_turned_y_up(tmp_path):
+    """A rig whose extra world root turns it Z-up (Rx 90 deg) reads back as the same canonical motion."""
+    motion = procedural_motion(30, seed=10)
+    text = canonical_bvh_text(motion, tmp_path)
+    head, body = text.split("MOTION\n")
+    head = head.replace("ROOT pelvis", "ROOT World\n{\n\tOFFSET 0 0 0\n\tCHANNELS 3 Zrotation Xrotation Yrotation\n"
+                        "JOINT pelvis") + "}\n"
+    frames, frame_time, *rows = body.splitlines()
+    (tmp_path / "zup.bvh").write_text(head + "MOTION\n" + "\n".join([frames, frame_time] + [
+        "0 90 0 " + row for row in rows]) + "\n")
+    back = read_bvh(tmp_path / "zup.bvh")
+    assert back.meta["up_axis"] == "+Z" and back.meta["mapped_joints"]["pelvis"] == "pelvis"
+    assert mean_error(back, motion) <= 0.01
