@@ -48,11 +48,20 @@ def test_storage_types_and_memory():
     assert idx.memory_bytes() == fixed + 10 * nnz
 
 
+@pytest.fixture(params=["scatter", "bincount"])
+def regime(request, monkeypatch):
+    """Run a test with per-term scatter-adds (threshold N) and with one bincount (threshold 0)."""
+    import engine.index.inverted as inverted
+    monkeypatch.setattr(inverted, "DENSE_REGIME_FRACTION", 1 if request.param == "scatter" else 10 ** 9)
+    return request.param
+
+
 @pytest.mark.parametrize("seed", range(4))
-def test_search_equals_brute_force(seed):
+def test_search_equals_brute_force(seed, regime):
     idx = SparseIndex.build(_vectors(seed=seed), [f"m{i}" for i in range(400)], top_k=16)
     q = _query(seed)
     expected = _brute(idx, q)
+    assert sum(len(idx.postings(t)[0]) for t in np.flatnonzero(q)) < len(idx)  # scatter regime reachable
     hits = idx.search(q, k=10, explain=100)
     want = np.argsort(-expected, kind="stable")[:10]
     np.testing.assert_allclose([h.score for h in hits], expected[want], rtol=1e-5)
@@ -80,7 +89,7 @@ def test_single_term_and_query_top_k():
                                np.sort(_brute(idx, q3))[::-1][:5], rtol=1e-5)
 
 
-def test_negative_terms_exclude_or_penalise():
+def test_negative_terms_exclude_or_penalise(regime):
     idx = SparseIndex.build(_vectors(), [str(i) for i in range(400)])
     q = _query(3)
     neg = int(np.argmax(np.diff(idx.inv_indptr)))
@@ -92,6 +101,8 @@ def test_negative_terms_exclude_or_penalise():
     expected = m @ q - 10.0 * m[:, neg].toarray().ravel()
     for h in penalised:
         assert h.score == pytest.approx(expected[h.index], rel=1e-4, abs=1e-4)
+    touched = np.flatnonzero(m @ (q > 0).astype(np.float32))
+    assert sorted(h.index for h in penalised) == sorted(touched)  # every touched doc, nothing else
 
 
 def test_caption_index_for_motion_to_text():

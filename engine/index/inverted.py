@@ -8,9 +8,9 @@ Storage (N documents, |V| < 65,536 terms, nnz stored weights):
   => 10 bytes per stored weight (+ 8 per document and per term for the offsets, + the id strings).
 
 Scoring touches only the postings of the query's terms: scores[docs] += q_w * d_w per term into a
-reusable float32 buffer (documents are unique within one posting list, so fancy-index += is exact
-and measured faster than np.add.at or bincount: see bench/bench_retrieval.py), then the top k among
-the touched documents. Negative terms (`-left`) exclude every document holding them, or, with
+reusable float32 buffer (documents are unique within one posting list, so fancy-index += is exact),
+then the top k among the touched documents. When the postings outnumber N/4, one np.bincount over
+all of them is faster (measured in bench/bench_retrieval.py) and selection runs over all N. Negative terms (`-left`) exclude every document holding them, or, with
 `negative_weight=w`, subtract w * d_w from the document's score.
 
 The same class indexes captions for motion-to-text search: build it over caption vectors with
@@ -32,6 +32,7 @@ from engine.errors import InputError
 MAX_VOCAB = 1 << 16    # term ids are stored as uint16
 MAX_DOCS = 1 << 32     # doc ids are stored as uint32
 KIND = "motionlex.sparse_index"
+DENSE_REGIME_FRACTION = 4  # postings >= N / 4: accumulate with one bincount over all of them
 
 
 class SparseIndex:
@@ -53,6 +54,8 @@ class SparseIndex:
             raise ValueError(f"{len(ids)} ids for {n} vectors")
         if v > vocab_size or vocab_size > MAX_VOCAB or n >= MAX_DOCS:
             raise ValueError(f"index limits: |V| <= {MAX_VOCAB}, N < {MAX_DOCS} (got V={v}, N={n})")
+        m.data[m.data.astype(np.float16) == 0] = 0  # weights that vanish in float16 are not stored
+        m.eliminate_zeros()
         fwd_terms = m.indices.astype(np.uint16)
         fwd_weights = m.data.astype(np.float16)
         fwd_indptr = m.indptr.astype(np.int64)
@@ -125,37 +128,51 @@ class SparseIndex:
         return buf
 
     def _accumulate_and_select(self, terms, weights, negatives, negative_weight, k):
+        postings = [self.postings(int(t)) for t in terms]
+        if sum(len(d) for d, _ in postings) >= len(self) // DENSE_REGIME_FRACTION:
+            scores = self._accumulate_dense(postings, weights)
+            untouched = scores == 0          # only documents with a positive term may be hits
+            self._apply_negatives(scores, negatives, negative_weight)
+            scores[untouched] = -np.inf
+            top = np.argpartition(-scores, min(k, len(scores)) - 1)[:k]
+            return self._order(top, scores, k)
         scores = self._buffer()  # all zeros between calls
-        touched = []
-        for t, w in zip(terms, weights):
-            docs, dw = self.postings(int(t))
-            scores[docs] += np.multiply(dw, w, dtype=np.float32)
-            touched.append(docs)
+        try:
+            for (docs, dw), w in zip(postings, weights):
+                scores[docs] += np.multiply(dw, w, dtype=np.float32)
+            self._apply_negatives(scores, negatives, negative_weight)
+            candidates = postings[0][0] if len(postings) == 1 else np.concatenate([d for d, _ in postings])
+            # a document appears at most once per query term, so the best k*|terms| entries of the
+            # (duplicated) candidate list contain the best k distinct documents
+            m = min(len(candidates), k * len(postings))
+            if m < len(candidates):
+                candidates = candidates[np.argpartition(-scores[candidates], m - 1)[:m]]
+            return self._order(np.unique(candidates), scores, k)
+        finally:  # restore the all-zero buffer touching only what this query wrote
+            for docs, _ in postings:
+                scores[docs] = 0.0
+            for t in negatives:
+                scores[self.postings(int(t))[0]] = 0.0
+
+    def _accumulate_dense(self, postings, weights) -> np.ndarray:
+        """Many postings: one bincount over all of them beats per-term scatter-adds (measured)."""
+        docs = np.concatenate([d for d, _ in postings])
+        vals = np.concatenate([np.multiply(dw, w, dtype=np.float32) for (_, dw), w in zip(postings, weights)])
+        return np.bincount(docs, weights=vals, minlength=len(self)).astype(np.float32)
+
+    def _apply_negatives(self, scores, negatives, negative_weight) -> None:
         for t in negatives:
             docs, dw = self.postings(int(t))
             if negative_weight is None:
                 scores[docs] = -np.inf
             else:
                 scores[docs] -= np.multiply(dw, np.float32(negative_weight), dtype=np.float32)
-        candidates = touched[0] if len(touched) == 1 else np.concatenate(touched)
-        try:
-            if len(candidates) >= len(scores):   # touched most documents: select over the whole buffer
-                top = np.argpartition(-scores, min(k, len(scores)) - 1)[:k]
-            else:
-                # a document appears at most once per query term, so the best k*|terms| entries of the
-                # (duplicated) candidate list contain the best k distinct documents
-                m = min(len(candidates), k * len(touched))
-                vals = scores[candidates]
-                part = candidates if m == len(candidates) else candidates[np.argpartition(-vals, m - 1)[:m]]
-                top = np.unique(part)
-            top = top[np.isfinite(scores[top])]
-            top = top[np.argsort(-scores[top], kind="stable")[:k]].astype(np.int64)
-            return top, scores[top].copy()
-        finally:  # restore the all-zero buffer touching only what this query wrote
-            for docs in touched:
-                scores[docs] = 0.0
-            for t in negatives:
-                scores[self.postings(int(t))[0]] = 0.0
+
+    @staticmethod
+    def _order(top, scores, k):
+        top = top[np.isfinite(scores[top])]
+        top = top[np.argsort(-scores[top], kind="stable")[:k]].astype(np.int64)
+        return top, scores[top].copy()
 
     def _hits(self, top, scores, terms, weights, negatives, negative_weight, explain) -> list[Hit]:
         q = np.zeros(self.vocab_size, dtype=np.float32)
