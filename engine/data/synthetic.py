@@ -39,7 +39,6 @@ class SyntheticDataset(Dataset):
 
 
 def _group(label: dict | None) -> str:
-    """Stratify the procedural library by its action label when it has one."""
-    if not label:
-        return ""
-    return str(label.get("action", label.get("content", "")))
+    """Stratify by the clip's first primitive (e.g. "wave_left"): every action in every split."""
+    primitives = (label or {}).get("primitives") or [""]
+    return str(primitives[0])
