@@ -1,0 +1,104 @@
+"""Library tab: browse a dataset's clips, filter by caption words and split, watch any clip, open a file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from .feedback import escape, guarded
+from .viewer import motion_plot
+
+TABLE_HEADERS = ["id", "caption", "duration (s)", "split"]
+SPLIT_CHOICES = ["all", "train", "val", "test"]
+ROW_LIMIT = 200
+
+
+def table_rows(rows: list[dict]) -> list[list]:
+    return [[r["id"], r["caption"], r["duration_s"], r["split"]] for r in rows]
+
+
+def clip_details(info: dict) -> str:
+    captions = "\n".join(f"- {escape(c)}" for c in info["captions"]) or "- (no captions)"
+    label = ", ".join(f"{k}: {v}" for k, v in (info.get("label") or {}).items())
+    return (f"**{escape(info['id'])}** · {info['split']} · {info['frames']} frames · {info['duration_s']:.1f} s"
+            + (f" · label {escape(label)}" if label else "") + f"\n\n**Captions**\n{captions}")
+
+
+def upload_report(motion, mapping_used: bool) -> str:
+    meta = motion.meta
+    mapped = meta.get("mapped_joints") or {}
+    interpolated = [c for c, rig in mapped.items() if rig == "interpolated"]
+    direct = [f"{c} ← {escape(str(rig))}" for c, rig in mapped.items() if rig != "interpolated"]
+    lines = [f"**{escape(motion.name)}** · {meta.get('format', '?')} · {motion.frames} frames at {motion.fps:g} fps "
+             f"· {motion.duration_s:.1f} s · height {motion.height_m:.2f} m"]
+    if "source_fps" in meta:
+        lines.append(f"Source: {meta.get('source_frames', '?')} frames at {meta['source_fps']:g} fps, resampled to 20 fps.")
+    if "layout" in meta:
+        lines.append(f"Array layout: {meta['layout']}.")
+    if mapped:
+        lines.append(f"**Mapped joints** ({len(direct)} of {len(mapped)} direct"
+                     f"{', a user mapping file applied' if mapping_used else ''}): " + ", ".join(direct))
+        if interpolated:
+            lines.append(f"Interpolated (no matching rig joint): {', '.join(interpolated)}.")
+    return "\n\n".join(lines)
+
+
+def build(engine, demo: gr.Blocks) -> None:
+    with gr.Row():
+        with gr.Column(scale=5):
+            with gr.Row():
+                spec = gr.Dropdown(engine.datasets(), value=engine.datasets()[0], allow_custom_value=True,
+                                   label="Dataset", info="a spec: synthetic, bandai:/archive, bvh:/folder …",
+                                   scale=3, elem_id="library-spec")
+                split = gr.Dropdown(SPLIT_CHOICES, value="all", label="Split", scale=1, elem_id="library-split")
+            query = gr.Textbox(label="Filter", placeholder="caption words, e.g. walk left", elem_id="library-filter")
+            status = gr.Markdown(elem_id="library-status")
+            table = gr.Dataframe(headers=TABLE_HEADERS, datatype=["str", "str", "number", "str"],
+                                 interactive=False, wrap=True, max_height=430, column_widths=["30%", "50%", "10%", "10%"],
+                                 elem_id="library-table")
+            with gr.Accordion("Open a motion file (.bvh or .npy)", open=True):
+                with gr.Row():
+                    motion_file = gr.File(label="Motion file", file_types=[".bvh", ".npy"], elem_id="library-upload")
+                    mapping_file = gr.File(label="Joint mapping JSON (optional, BVH only)", file_types=[".json"],
+                                           elem_id="library-mapping")
+                upload_status = gr.Markdown(elem_id="library-upload-status")
+        with gr.Column(scale=6):
+            plot = gr.Plot(label="Skeleton", show_label=False, elem_id="library-plot")
+            details = gr.Markdown("Select a clip in the table to watch it.", elem_id="library-details")
+
+    @guarded("Could not list the dataset", 2, 1)
+    def refresh(spec_value, query_value, split_value):
+        rows = engine.library(spec_value, query_value or "", split_value, limit=ROW_LIMIT + 1)
+        total = len(engine.dataset(spec_value))
+        more = len(rows) > ROW_LIMIT
+        rows = rows[:ROW_LIMIT]
+        filtered = bool((query_value or "").strip()) or split_value not in (None, "all")
+        note = f"{len(rows)}{'+' if more else ''} {'matching ' if filtered else ''}clips shown · {total} in the dataset"
+        if more:
+            note += f" (first {ROW_LIMIT}; narrow the filter to see others)"
+        return table_rows(rows), note
+
+    @guarded("Could not show the clip", 2, 1)
+    def show_clip(spec_value, evt: gr.SelectData):
+        clip_id = str((evt.row_value or [None])[0])
+        motion = engine.clip(spec_value, clip_id)
+        info = engine.clip_info(spec_value, clip_id)
+        return motion_plot(motion.joints, motion.fps, f"{clip_id} · {info['caption']}"), clip_details(info)
+
+    @guarded("Could not open the file", 3, 1)
+    def show_upload(motion_path, mapping_path):
+        if not motion_path:
+            return gr.skip(), "", gr.skip()
+        motion = engine.load_file(motion_path, mapping_path or None)
+        name = Path(motion_path).name
+        return (motion_plot(motion.joints, motion.fps, f"file · {name}"), upload_report(motion, bool(mapping_path)),
+                f"Showing the file **{escape(name)}** (details under the upload box).")
+
+    filters = [spec, query, split]
+    demo.load(refresh, filters, [table, status])
+    spec.change(refresh, filters, [table, status])
+    split.change(refresh, filters, [table, status])
+    query.change(refresh, filters, [table, status], trigger_mode="always_last")
+    table.select(show_clip, [spec], [plot, details])
+    motion_file.upload(show_upload, [motion_file, mapping_file], [plot, upload_status, details])
+    mapping_file.upload(show_upload, [motion_file, mapping_file], [plot, upload_status, details])
