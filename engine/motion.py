@@ -33,9 +33,11 @@ class Motion:
 
     @property
     def height_m(self) -> float:
-        """Standing height estimate: head top above the floor, from the median frame's extent."""
-        y = self.joints[..., 1]
-        return float(np.median(y.max(axis=1) - y.min(axis=1))) if self.frames else 0.0
+        """Standing height (head top) estimated from bone lengths, so a crouch or a raised hand
+        does not change it."""
+        from .motion_io.units import stature_m  # lazy: motion_io imports this module
+
+        return float(stature_m(self.joints)) if self.frames else 0.0
 
     def bone_lengths(self) -> np.ndarray:
         """(T, n_bones) bone lengths; their variation over time checks a reader or a generator."""
@@ -63,8 +65,8 @@ def facing_angle(joints_frame: np.ndarray) -> float:
     """Yaw (radians, about +Y) of the body's forward direction from hips and shoulders."""
     across = (joints_frame[JOINT_INDEX["l_hip"]] - joints_frame[JOINT_INDEX["r_hip"]]) + (
         joints_frame[JOINT_INDEX["l_shoulder"]] - joints_frame[JOINT_INDEX["r_shoulder"]])
-    # forward = up x across(left); with left = +X and up = +Y this gives +Z.
-    forward = np.cross(np.array([0.0, 1.0, 0.0]), across)
+    # forward = across(left) x up; with left = +X and up = +Y this gives +Z.
+    forward = np.cross(across, np.array([0.0, 1.0, 0.0]))
     return float(np.arctan2(forward[0], forward[2]))
 
 
