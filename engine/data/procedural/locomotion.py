@@ -1,0 +1,118 @@
+"""Locomotion: walking, jogging, running (forward, backward, diagonal, in a circle), side steps, turns.
+
+All gaits come from one cyclic leg/arm pattern; the root is carried by the stance foot (root.py),
+so stride length and travel direction follow from the joint angles and the heading curve.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .curves import bump, frames_for, ramp, times, window
+from .track import Params, Track, add, mirror, neutral_pose
+
+
+@dataclass(frozen=True)
+class Gait:
+    cadence: float   # gait cycles per second (two steps each)
+    hip: float       # hip flexion amplitude (rad)
+    hip_bias: float  # running swings the thigh further forward than back
+    knee: float      # swing-phase knee flexion (rad)
+    arm: float       # shoulder swing amplitude (rad)
+    elbow: float     # elbow flexion (rad)
+    lean: float      # trunk lean forward (rad)
+    flight: float    # vertical hop between steps (m); 0 for walking
+
+
+WALK = Gait(0.9, 0.36, 0.0, 1.0, 0.3, 0.25, 0.03, 0.0)
+JOG = Gait(1.25, 0.45, 0.12, 1.3, 0.45, 1.2, 0.1, 0.03)
+RUN = Gait(1.45, 0.6, 0.2, 1.7, 0.6, 1.45, 0.16, 0.06)
+STEP_IN_PLACE = Gait(0.9, 0.04, 0.25, 0.7, 0.08, 0.25, 0.0, 0.0)
+
+
+def gait_track(g: Gait, p: Params, backward: bool = False) -> Track:
+    """A gait whose amplitude eases in from standing and out to standing over p.duration."""
+    t = times(frames_for(p.duration))
+    a = neutral_pose(len(t), p)
+    env = window(t, 0.0, t[-1] + 1e-3, min(0.6, t[-1] / 3))
+    phase = 2 * np.pi * p.jitter(g.cadence) * p.speed * t + p.rng.uniform(0, 2 * np.pi)
+    if backward:  # a time-reversed walk is a plausible backward walk
+        phase = -phase
+    amp = env * p.amplitude
+    for side, ph in ((1, phase), (-1, phase + np.pi)):
+        flex = amp * (g.hip_bias + g.hip * np.sin(ph))
+        # the knee bends while the leg swings forward (hip flexing), peaking early in the swing
+        knee = env * (0.05 + g.knee * np.clip(np.cos(ph + 0.5), 0, None) ** 1.5) * min(p.amplitude, 1.2)
+        add(a, "hip", side, x=-flex)
+        add(a, "knee", side, x=knee)
+        add(a, "ankle", side, x=flex - knee)  # keep the sole parallel to the floor
+        add(a, "shoulder", side, x=-amp * g.arm * np.sin(ph + np.pi))  # arm swings with the other leg
+        add(a, "elbow", side, x=-env * g.elbow)
+    add(a, "pelvis", 0, y=-0.08 * amp * np.sin(phase))  # hips rotate with the leading leg
+    add(a, "spine3", 0, y=0.1 * amp * np.sin(phase), x=env * g.lean)
+    track = Track.standing(a)
+    track.lift = g.flight * env * np.clip(-np.cos(2 * phase), 0, None)  # flight at the step changes
+    track.yaw = _heading(t, p, env)
+    return track
+
+
+def _heading(t: np.ndarray, p: Params, env: np.ndarray) -> np.ndarray:
+    sign = 1.0 if p.direction.endswith("left") else -1.0
+    if p.direction.startswith("diagonal"):
+        return sign * (np.pi / 4) * ramp(t, 0.1, 0.9)
+    if p.direction.startswith("circle"):
+        return sign * 2 * np.pi * np.cumsum(env) / env.sum()
+    return np.zeros_like(t)
+
+
+def walk(p: Params) -> Track:
+    return gait_track(WALK, p)
+
+
+def jog(p: Params) -> Track:
+    return gait_track(JOG, p)
+
+
+def run(p: Params) -> Track:
+    return gait_track(RUN, p)
+
+
+def walk_backwards(p: Params) -> Track:
+    return gait_track(replace(WALK, hip=0.28, cadence=0.8, lean=0.0), replace(p, direction="forward"), backward=True)
+
+
+def side_step_left(p: Params) -> Track:
+    """Step sideways to the left: the left leg lifts and goes out, then the right leg follows."""
+    period = 1.1 / p.speed
+    t = times(frames_for(p.reps * period + 0.3))
+    a = neutral_pose(len(t), p)
+    u = np.clip(t / period, 0, p.reps)  # cycles done so far
+    frac = u - np.floor(u)
+    spread = np.where(u >= p.reps, 0.0, np.sin(np.pi * frac) ** 2)  # feet apart mid-cycle
+    width = 0.2 * p.amplitude
+    lift_left = bump(np.where(u >= p.reps, 0.0, frac), 0.0, 0.5)
+    lift_right = bump(np.where(u >= p.reps, 0.0, frac), 0.5, 1.0)
+    for side, lift in ((1, lift_left), (-1, lift_right)):
+        add(a, "hip", side, z=width * spread, x=-0.35 * lift)
+        add(a, "knee", side, x=0.7 * lift)
+        add(a, "ankle", side, z=-width * spread, x=0.35 * lift - 0.7 * lift)
+        add(a, "shoulder", side, z=0.1 * spread)
+    return Track.standing(a)
+
+
+def side_step_right(p: Params) -> Track:
+    return mirror(side_step_left(p))
+
+
+def turn_left(p: Params) -> Track:
+    """Turn toward body-left (+X), walking or stepping in place; the heading eases through p.turn."""
+    track = gait_track(STEP_IN_PLACE if p.in_place else WALK, replace(p, direction="forward"))
+    t = times(track.frames)
+    mid, span = t[-1] / 2, min(1.6, t[-1] / 2) / p.speed
+    track.yaw = p.turn * ramp(t, mid - span / 2, mid + span / 2)
+    return track
+
+
+def turn_right(p: Params) -> Track:
+    return mirror(turn_left(p))
