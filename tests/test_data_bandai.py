@@ -79,3 +79,23 @@ def test_not_an_archive(tmp_path, cache):
     junk.write_bytes(b"not xz at all")
     with pytest.raises(InputError, match="cannot unpack"):
         open_dataset(f"bandai:{junk}")
+
+
+def test_cache_dir_and_atomic_writes(tmp_path, cache):
+    from engine.data.cache import atomic_save_npy, cache_dir, cache_key
+    import numpy as np
+
+    assert cache_dir() == cache and cache.is_dir()
+    assert cache_key("a", 1) == cache_key("a", 1) != cache_key("a", 2)
+    target = atomic_save_npy(cache / "x" / "a.npy", np.arange(6, dtype=np.float32))
+    assert np.load(target).tolist() == [0, 1, 2, 3, 4, 5]
+    assert [p.name for p in target.parent.iterdir()] == ["a.npy"]   # no temporary left behind
+
+
+@needs_samples
+def test_a_reader_that_fails_everywhere_is_not_cached(tmp_path, cache, monkeypatch):
+    archive = make_archive(tmp_path / "mini.tar.xz")
+    monkeypatch.setattr(bandai, "convert_take", lambda job: (job[0], 0, "InputError: broken reader"))
+    with pytest.raises(InputError, match="no take could be converted"):
+        open_dataset(f"bandai:{archive}?workers=1")
+    assert not list(cache.rglob("manifest.json"))

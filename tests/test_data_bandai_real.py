@@ -12,7 +12,6 @@ import pytest
 
 from engine.data import open_dataset
 from engine.data.captions import parse_content
-from engine.motion_io.units import stature_m
 from engine.skeleton import FOOT_JOINTS, JOINT_INDEX
 
 ARCHIVE = (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bandai"
@@ -49,10 +48,7 @@ def test_every_take_converts_with_labels_and_splits(dataset):
 def test_bodies_are_human_sized_rigid_and_on_the_floor(motions):
     for take, motion in motions.items():
         joints = motion.joints
-        # Stature (head top, from bone lengths); Motion.height_m measures the head *joint*, which
-        # on this rig sits at the skull base (1.2-1.7 m), so it gets a wider band.
-        assert 1.4 <= stature_m(joints) <= 2.0, take
-        assert 1.1 <= motion.height_m <= 2.0, take
+        assert 1.4 <= motion.height_m <= 2.0, take   # stature from bone lengths
         bones = motion.bone_lengths()
         assert (bones.std(axis=0) / bones.mean(axis=0)).max() < 0.02, take   # bone-length variation
         feet = joints[:, list(FOOT_JOINTS), 1]

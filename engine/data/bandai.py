@@ -150,6 +150,9 @@ def prepare_bandai(source: str | Path, root: Path | None = None, workers: int = 
                 member = f"{source}::{Path(bvh).name}" if source.is_file() else bvh
                 takes.append(dict(take, frames=frames, source=member))
         shutil.rmtree(unpacked, ignore_errors=True)   # 509 MB of text; the npy files are what we keep
+        if not takes:   # nothing converted: a broken reader, not a dataset to cache as empty
+            first = next(iter(failed.items()))
+            raise InputError(source, f"no take could be converted (e.g. {first[0]}: {first[1]})")
         atomic_write_json(manifest, {"source": str(source), "sha256": fingerprint, "takes": takes,
                                      "failed": failed})
     return out

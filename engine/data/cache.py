@@ -27,9 +27,22 @@ def cache_dir() -> Path:
     return path
 
 
+def reader_version() -> str:
+    """Hash of the code that turns files into canonical joints (motion_io, motion, skeleton).
+
+    Part of every conversion key, so a fix in a reader re-converts cached data by itself even
+    when nobody remembers to bump CODE_VERSION.
+    """
+    engine = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in [engine / "motion.py", engine / "skeleton.py", *sorted((engine / "motion_io").glob("*.py"))]:
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def cache_key(*parts: object) -> str:
-    """A short stable hex key from the source's identity parts plus CODE_VERSION."""
-    text = json.dumps([CODE_VERSION, *[str(p) for p in parts]])
+    """A short stable hex key from the source's identity parts, CODE_VERSION and the readers' code."""
+    text = json.dumps([CODE_VERSION, reader_version(), *[str(p) for p in parts]])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
