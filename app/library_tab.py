@@ -19,9 +19,18 @@ def table_rows(rows: list[dict]) -> list[list]:
 
 def clip_details(info: dict) -> str:
     captions = "\n".join(f"- {escape(c)}" for c in info["captions"]) or "- (no captions)"
-    label = ", ".join(f"{k}: {v}" for k, v in (info.get("label") or {}).items())
+    label = ", ".join(f"{k}: {_short(v)}" for k, v in (info.get("label") or {}).items() if _short(v))
     return (f"**{escape(info['id'])}** · {info['split']} · {info['frames']} frames · {info['duration_s']:.1f} s"
             + (f" · label {escape(label)}" if label else "") + f"\n\n**Captions**\n{captions}")
+
+
+def _short(value) -> str:
+    """A label value worth one line (scalars, lists of scalars); nested structures are left out."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (str, int, float)) for v in value):
+        return " + ".join(map(str, value))
+    return ""
 
 
 def upload_report(motion, mapping_used: bool) -> str:

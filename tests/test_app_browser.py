@@ -1,0 +1,141 @@
+"""End to end: launch.py in a subprocess, Debian's Chromium driven by playwright (never a downloaded browser).
+
+Lists synthetic clips, filters, plays a clip in the 3D viewer, uploads a BVH (or a made .npy) and a
+broken file, and checks the page keeps working. Screenshots land in /tmp for a person to look at.
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_BVH = ROOT.parent / "shared" / "data" / "samples" / "dataset-2_wave-both-hands_feminine_002.bvh"
+SHOTS = Path("/tmp")
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    port = free_port()
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    log = open(SHOTS / "motionlex_browser_server.log", "w")
+    proc = subprocess.Popen([sys.executable, "launch.py", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                if urllib.request.urlopen(url, timeout=2).status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                pytest.fail(f"launch.py did not answer on {url}; see {log.name}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server_url):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1050})
+        page.set_default_timeout(30_000)
+        page.goto(server_url)
+        yield page
+        browser.close()
+
+
+def wait_text(page, selector: str, text: str):
+    page.wait_for_function("([s, t]) => (document.querySelector(s)?.innerText || '').includes(t)",
+                           arg=[selector, text])
+
+
+def plot_state(page) -> dict:
+    return page.eval_on_selector("#library-plot .js-plotly-plot", """gd => ({
+        types: gd.data.map(t => t.type), names: gd.data.map(t => t.name), title: gd.layout.title.text,
+        frames: (gd._transitionData._frames || []).length, active: gd._fullLayout.sliders[0].active})""")
+
+
+def test_library_lists_filters_and_plays(page):
+    wait_text(page, "#library-status", "clips shown")
+    assert page.inner_text("#library-table [data-testid=cell-0-0]").startswith("synth_")
+    page.fill("#library-filter textarea, #library-filter input", "walk")
+    wait_text(page, "#library-status", "matching clips shown")
+    captions = [page.inner_text(f"#library-table [data-testid=cell-{r}-1]") for r in range(3)]
+    assert all("walk" in c.lower() for c in captions), captions
+
+    page.click("#library-table [data-testid=cell-1-1]")
+    page.wait_for_selector("#library-plot .js-plotly-plot")
+    wait_text(page, "#library-details", "Captions")
+    page.wait_for_function("document.querySelector('#library-plot .js-plotly-plot')?.dataset.motionlexFrames > 0")
+    state = plot_state(page)
+    assert state["types"] == ["scatter3d"] * 6 and state["names"][:3] == ["left side", "right side", "spine / head"]
+    assert state["frames"] > 10 and state["active"] == 0
+    assert captions[1][:20] in state["title"]
+    page.screenshot(path=str(SHOTS / "motionlex_library.png"), full_page=True)
+
+    page.get_by_text("▶ Play").click()        # the frames the loader attached really animate
+    page.wait_for_function("document.querySelector('#library-plot .js-plotly-plot')._fullLayout.sliders[0].active > 3")
+    page.get_by_text("❚❚ Pause").click()
+
+
+def test_upload_shows_the_motion_and_bad_files_are_reported(page, tmp_path):
+    wait_text(page, "#library-status", "clips shown")
+    if SAMPLE_BVH.exists():
+        upload, expect = SAMPLE_BVH, "Mapped joints"
+    else:  # no shared data: a made canonical motion
+        upload, expect = tmp_path / "made.npy", "humanml3d_joints"
+        np.save(upload, (np.random.default_rng(0).normal(size=(40, 22, 3)) * 0.1 + [0, 1, 0]).astype(np.float32))
+    page.set_input_files("#library-upload input[type=file]", str(upload))
+    wait_text(page, "#library-upload-status", expect)
+    page.wait_for_function("arg => document.querySelector('#library-plot .js-plotly-plot')?.layout.title.text"
+                           ".includes(arg)", arg=upload.name)
+    page.screenshot(path=str(SHOTS / "motionlex_upload.png"), full_page=True)
+
+    broken = tmp_path / "broken.bvh"
+    broken.write_text("HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0\n")
+    page.click("#library-upload button[aria-label='Clear']")
+    page.set_input_files("#library-upload input[type=file]", str(broken))
+    page.wait_for_selector("#library-upload-status .ml-error")
+    message = page.inner_text("#library-upload-status")
+    assert "broken.bvh" in message and "Traceback" not in page.content()
+    page.screenshot(path=str(SHOTS / "motionlex_error.png"), full_page=True)
+
+    # The server is still up and the page still answers.
+    page.fill("#library-filter textarea, #library-filter input", "")
+    page.fill("#library-filter textarea, #library-filter input", "run")
+    wait_text(page, "#library-status", "matching clips shown")
+    page.fill("#library-filter textarea, #library-filter input", "")
+
+
+def test_bad_dataset_spec_is_a_message(page):
+    spec = page.locator("#library-spec input")
+    spec.fill("bvh:/no/such/folder")
+    spec.press("Enter")
+    page.wait_for_selector("#library-status .ml-error")
+    assert "does not exist" in page.inner_text("#library-status")
