@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .curves import bump, frames_for, keyframes, rep_phase, times
+from .curves import frames_for, keyframes, rep_phase, times
 from .track import Params, Track, add, mirror, neutral_pose
 
 LEAD_S = 0.4
@@ -29,7 +29,8 @@ def _jump(p: Params, forward_m: float) -> Track:
     depth = keyframes(u, [(0, 0), (0.3, 0.5), (take_off, 0), (landing, 0), (0.75, 0.4), (1, 0)])
     crouch(a, depth)
     in_air = (u > take_off) & (u < landing)
-    point = bump(u, take_off - 0.04, landing + 0.04)  # toes point through push-off and flight
+    # heels rise in the push-off (still standing, so the toes stay put) and the toes point in the air
+    point = keyframes(u, [(0, 0), (0.3, 0), (take_off, 1), (landing - 0.06, 0.6), (landing, 0), (1, 0)])
     swing = keyframes(u, [(0, 0), (0.3, -1), (0.45, 1), (0.7, 0.4), (1, 0)])  # arms back, then up
     for s in (1, -1):
         add(a, "ankle", s, x=0.5 * point)

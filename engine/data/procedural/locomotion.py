@@ -36,14 +36,15 @@ def gait_track(g: Gait, p: Params, backward: bool = False) -> Track:
     t = times(frames_for(p.duration))
     a = neutral_pose(len(t), p)
     env = window(t, 0.0, t[-1] + 1e-3, min(0.6, t[-1] / 3))
-    phase = 2 * np.pi * p.jitter(g.cadence) * p.speed * t + p.rng.uniform(0, 2 * np.pi)
+    cadence = p.jitter(g.cadence) * np.clip(p.speed, 0.6, 1.3)  # beyond that, people lengthen the stride
+    phase = 2 * np.pi * cadence * t + p.rng.uniform(0, 2 * np.pi)
     if backward:  # a time-reversed walk is a plausible backward walk
         phase = -phase
     amp = env * p.amplitude
     for side, ph in ((1, phase), (-1, phase + np.pi)):
-        flex = amp * (g.hip_bias + g.hip * np.sin(ph))
-        # the knee bends while the leg swings forward (hip flexing), peaking early in the swing
-        knee = env * (0.05 + g.knee * np.clip(np.cos(ph + 0.5), 0, None) ** 1.5) * min(p.amplitude, 1.2)
+        # near-triangular hip swing: the stance foot slides back at a steady speed, so the body does too
+        flex = amp * (g.hip_bias + g.hip * np.arcsin(0.95 * np.sin(ph)) / np.arcsin(0.95))
+        knee = np.sqrt(env) * (0.05 + g.knee * _swing(ph)) * min(p.amplitude, 1.2)  # lift feet from the first step
         add(a, "hip", side, x=-flex)
         add(a, "knee", side, x=knee)
         add(a, "ankle", side, x=flex - knee)  # keep the sole parallel to the floor
@@ -55,6 +56,14 @@ def gait_track(g: Gait, p: Params, backward: bool = False) -> Track:
     track.lift = g.flight * env * np.clip(-np.cos(2 * phase), 0, None)  # flight at the step changes
     track.yaw = _heading(t, p, env)
     return track
+
+
+def _swing(phase: np.ndarray) -> np.ndarray:
+    """Knee flexion profile: 0 in stance, up in the swing (hip going from extension to flexion),
+    peaking in its first half, back to straight just before the heel strikes (phase pi/2)."""
+    x = (np.mod(phase + np.pi, 2 * np.pi) - np.pi + np.pi / 2 + 0.1) / (np.pi - 0.25)  # swing mapped to 0..1
+    x = np.clip(x, 0.0, 1.0)
+    return np.sin(np.pi * x ** 0.8) ** 2
 
 
 def _heading(t: np.ndarray, p: Params, env: np.ndarray) -> np.ndarray:
