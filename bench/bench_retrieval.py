@@ -83,7 +83,7 @@ def latency_ms(fn, queries, warmup: int = 3) -> dict[str, float]:
 
 
 def accumulation_strategies(index: SparseIndex, queries: list, repeats: int = 1) -> dict[str, float]:
-    """Median ms of three ways to add q_w * postings into a score array (the index uses 'fancy_add')."""
+    """Median ms of three ways to add q_w * postings into a score array (the index uses np.add.at)."""
     n = len(index)
 
     def fancy_add(terms, weights):
@@ -206,7 +206,7 @@ def markdown(result: dict) -> str:
         if "accumulate_p50_ms" in r:
             lines += ["", f"Score accumulation at N={r['N']:,} (text queries, p50 ms): " +
                       ", ".join(f"{k} {v}" for k, v in r["accumulate_p50_ms"].items()) +
-                      " (the index uses fancy_add; single-term queries skip it: postings are impact ordered)."]
+                      " (the index uses np.add.at; single-term queries skip accumulation: postings are impact ordered)."]
     if result.get("storage_vs_recall"):
         lines += ["", "| doc top-k | MB | bytes/doc | t2m R@10 | m2t R@10 |", "|---|---|---|---|---|"]
         lines += [f"| {r['top_k']} | {r['memory_MB']} | {r['bytes_per_doc']} | {r['t2m_R@10']} | {r['m2t_R@10']} |"
@@ -216,14 +216,22 @@ def markdown(result: dict) -> str:
 
 
 def write_results(section: str, path: Path = RESULTS) -> None:
-    """Replace only our marked section; keep whatever other benchmarks wrote."""
+    """Replace only our marked section; keep whatever other benchmarks wrote.
+
+    If another writer dropped our start marker, our old section still begins with our heading:
+    it is replaced from that heading to the end marker rather than duplicated.
+    """
     text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
+    heading = section.splitlines()[1]
+    begin = text.find(START) if START in text else text.find(heading)
+    end = text.find(END, max(begin, 0))
+    if begin >= 0 and end >= 0:
+        text = text[:begin] + section + text[end + len(END):]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def main(argv=None) -> dict:

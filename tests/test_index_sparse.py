@@ -48,11 +48,11 @@ def test_storage_types_and_memory():
     assert idx.memory_bytes() == fixed + 10 * nnz
 
 
-@pytest.fixture(params=["scatter", "bincount"])
+@pytest.fixture(params=["postings", "scan"])
 def regime(request, monkeypatch):
-    """Run a test with per-term scatter-adds (threshold N) and with one bincount (threshold 0)."""
+    """Run a test with candidates taken from the postings (threshold N) and from a scan of all N (threshold 0)."""
     import engine.index.inverted as inverted
-    monkeypatch.setattr(inverted, "DENSE_REGIME_FRACTION", 1 if request.param == "scatter" else 10 ** 9)
+    monkeypatch.setattr(inverted, "DENSE_REGIME_FRACTION", 1 if request.param == "postings" else 10 ** 9)
     return request.param
 
 
@@ -61,7 +61,7 @@ def test_search_equals_brute_force(seed, regime):
     idx = SparseIndex.build(_vectors(seed=seed), [f"m{i}" for i in range(400)], top_k=16)
     q = _query(seed)
     expected = _brute(idx, q)
-    assert sum(len(idx.postings(t)[0]) for t in np.flatnonzero(q)) < len(idx)  # scatter regime reachable
+    assert sum(len(idx.postings(t)[0]) for t in np.flatnonzero(q)) < len(idx)  # postings regime reachable
     hits = idx.search(q, k=10, explain=100)
     want = np.argsort(-expected, kind="stable")[:10]
     np.testing.assert_allclose([h.score for h in hits], expected[want], rtol=1e-5)

@@ -1,0 +1,43 @@
+"""The retrieval benchmark's helpers: Zipf vectors, storage vs recall, RESULTS.md section writing."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+_spec = importlib.util.spec_from_file_location(
+    "bench_retrieval", Path(__file__).resolve().parents[1] / "bench" / "bench_retrieval.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+
+def test_zipf_vectors_shape_and_skew():
+    m = bench.zipf_vectors(2000, seed=0)
+    per_doc = np.diff(m.indptr)
+    assert m.shape == (2000, bench.VOCAB) and per_doc.min() >= 20 and per_doc.max() <= 64
+    df = np.bincount(m.indices, minlength=bench.VOCAB)
+    assert df.max() > 50 * np.median(df[df > 0])  # a heavy head, as word frequencies have
+    assert (m.data > 0).all()
+
+
+def test_storage_vs_recall_drops_with_top_k():
+    docs = bench.zipf_vectors(300, seed=1)
+    queries = docs.copy()  # query i is a noisy copy of document i
+    queries.data *= np.random.default_rng(2).uniform(0.5, 1.5, size=queries.data.shape).astype(np.float32)
+    rows = bench.storage_vs_recall(docs, queries, top_ks=(1, 64))
+    assert rows[0]["memory_MB"] < rows[1]["memory_MB"]
+    assert rows[1]["t2m_R@10"] > 95.0 and rows[0]["t2m_R@10"] < rows[1]["t2m_R@10"] - 10
+
+
+def test_results_section_replaced_in_place(tmp_path):
+    path = tmp_path / "RESULTS.md"
+    path.write_text("# Benchmark results\n\n## other\nkeep me\n")
+    section = lambda x: f"{bench.START}\n## Retrieval heading\n{x}\n{bench.END}"
+    bench.write_results(section("one"), path)
+    bench.write_results(section("two"), path)
+    text = path.read_text()
+    assert "keep me" in text and "two" in text and "one" not in text and text.count(bench.END) == 1
+    path.write_text(text.replace(bench.START + "\n", "") + "\n## later\nalso kept\n")  # start marker lost
+    bench.write_results(section("three"), path)
+    text = path.read_text()
+    assert "three" in text and "two" not in text and "also kept" in text and text.count("Retrieval heading") == 1
