@@ -1,0 +1,127 @@
+"""Every loss term against numbers worked out by hand on tiny tensors."""
+import math
+
+import pytest
+import torch
+
+from engine.train import losses as L
+
+torch.set_num_threads(1)
+
+
+def test_mlm_loss_averages_masked_positions_only():
+    logits = torch.tensor([[[0.0, 0.0], [math.log(3), 0.0], [9.0, -9.0]]])
+    labels = torch.tensor([[0, 0, -100]])
+    # -log(1/2) and -log(3/4), the third position ignored.
+    assert L.mlm_loss(logits, labels).item() == pytest.approx((math.log(2) + math.log(4 / 3)) / 2)
+
+
+def test_mlm_loss_without_masked_positions_is_a_differentiable_zero():
+    logits = torch.zeros(1, 2, 5, requires_grad=True)
+    loss = L.mlm_loss(logits, torch.full((1, 2), -100))
+    loss.backward()
+    assert loss.item() == 0.0 and logits.grad is not None
+
+
+def test_info_nce_symmetric_hand_value():
+    a = torch.eye(2)
+    # scores = I: each row's CE = -log(e / (e + 1)) = log(1 + 1/e), both directions alike.
+    assert L.info_nce(a, a, temperature=1.0).item() == pytest.approx(math.log(1 + math.exp(-1)))
+    # temperature 0.5 doubles the scores: log(1 + e^-2).
+    assert L.info_nce(a, a, temperature=0.5).item() == pytest.approx(math.log(1 + math.exp(-2)))
+    # asymmetric scores: a = [[1, 0], [1, 0]], b = I -> s = [[1, 0], [1, 0]]; rows: log(1+e^-1), log(1+e);
+    # columns: s^T = [[1, 1], [0, 0]] -> log 2, log 2.
+    s_rows = (math.log(1 + math.exp(-1)) + math.log(1 + math.e)) / 2
+    expected = (s_rows + math.log(2)) / 2
+    assert L.info_nce(torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.eye(2)).item() == pytest.approx(expected)
+
+
+def test_reconstruction_loss_is_mean_l2_over_real_frames():
+    x = torch.zeros(1, 2, 1, 3)
+    x_hat = torch.tensor([[[[3.0, 4.0, 0.0]], [[0.0, 0.0, 1.0]]]])
+    assert L.reconstruction_loss(x_hat, x, torch.tensor([[True, False]])).item() == pytest.approx(5.0)
+    assert L.reconstruction_loss(x_hat, x, torch.tensor([[True, True]])).item() == pytest.approx(3.0)
+    # a longer reconstruction (whole patches) is cropped to the target length
+    longer = torch.cat([x_hat, torch.full((1, 2, 1, 3), 99.0)], dim=1)
+    assert L.reconstruction_loss(longer, x, torch.tensor([[True, True]])).item() == pytest.approx(3.0)
+
+
+def test_reconstruction_loss_gradient_is_finite_at_a_perfect_fit():
+    x_hat = torch.zeros(1, 2, 1, 3, requires_grad=True)
+    L.reconstruction_loss(x_hat, torch.zeros(1, 2, 1, 3), torch.ones(1, 2, dtype=torch.bool)).backward()
+    assert torch.isfinite(x_hat.grad).all()
+
+
+def test_velocity_loss_uses_pairs_of_real_frames_at_20_fps():
+    x = torch.zeros(1, 2, 1, 3)
+    x_hat = torch.tensor([[[[0.0, 0.0, 0.0]], [[1.0, 0.0, 0.0]]]])
+    assert L.velocity_loss(x_hat, x, torch.tensor([[True, True]])).item() == pytest.approx(20.0)  # 1 m/frame
+    assert L.velocity_loss(x_hat, x, torch.tensor([[True, False]])).item() == 0.0
+
+
+def test_flops_and_its_schedule():
+    p = torch.tensor([[1.0, 0.0], [3.0, 2.0]])
+    assert L.flops(p).item() == pytest.approx(2.0 ** 2 + 1.0 ** 2)  # batch means 2 and 1
+    schedule = L.FlopsWeightSchedule(1e-3, ramp_steps=10)
+    assert [schedule(s) for s in (0, 5, 10, 20)] == pytest.approx([0.0, 2.5e-4, 1e-3, 1e-3])
+
+
+def test_phase_helpers_weigh_their_terms_with_the_paper_lambdas():
+    logits = torch.tensor([[[0.0, 0.0], [math.log(3), 0.0]]])
+    labels = torch.tensor([[0, 0]])
+    mlm = (math.log(2) + math.log(4 / 3)) / 2
+    p = torch.tensor([[1.0, 0.0], [3.0, 2.0]])
+    total, parts = L.lexmlm_loss(logits, labels, logits, labels, p)
+    assert total.item() == pytest.approx(0.1 * mlm + 1.0 * mlm + 1e-4 * 5.0)
+    assert set(parts) == {"mlm_enc", "mlm_dec", "flops"}
+    total, _ = L.lexmmm_loss(logits, labels, p)
+    assert total.item() == pytest.approx(mlm + 1e-4 * 5.0)
+    total, parts = L.lexcmlp_loss(torch.eye(2), torch.eye(2), logits, labels, logits, labels)
+    # InfoNCE(I, I) = log(1 + 1/e); FLOPs of both = 2 x (0.25 + 0.25)
+    assert total.item() == pytest.approx(math.log(1 + math.exp(-1)) + 1e-4 * 1.0 + 1e-2 * mlm + 1e-2 * mlm)
+    x = torch.zeros(1, 2, 1, 3)
+    x_hat = torch.tensor([[[[3.0, 4.0, 0.0]], [[3.0, 4.0, 0.0]]]])
+    e = torch.eye(2)
+    total, parts = L.cmmm_loss([x_hat, x], x, torch.ones(1, 2, dtype=torch.bool), e, e, temperature=1.0)
+    # recon: views give 5 and 0 -> 2.5; velocity: 0 (x_hat is static); InfoNCE(I, I) at T=1
+    assert parts["recon"].item() == pytest.approx(2.5) and parts["velocity"].item() == pytest.approx(0.0)
+    assert total.item() == pytest.approx(2.5 + 0.1 * math.log(1 + math.exp(-1)))
+
+
+def test_cccl_hand_value_and_zero_when_consistent():
+    scores = torch.zeros(2, 2)
+    sim_tt = torch.tensor([[math.log(3), 0.0], [0.0, math.log(3)]])   # softmax rows: (3/4, 1/4)
+    kl_text = 0.75 * math.log(0.75 / 0.5) + 0.25 * math.log(0.25 / 0.5)  # KL(q || uniform)
+    got = L.cccl_loss(scores, sim_tt, torch.zeros(2, 2), temperature=1.0)
+    assert got.item() == pytest.approx(kl_text / 2)
+    s = torch.randn(3, 3)
+    assert L.cccl_loss(s, s, s.T, temperature=0.3).item() == pytest.approx(0.0, abs=1e-6)
+    assert [L.linear_lambda(s, 10) for s in (0, 5, 10, 15)] == [0.0, 0.5, 1.0, 1.0]
+
+
+def test_cccl_targets_receive_no_gradient():
+    scores, sim_tt = torch.randn(3, 3, requires_grad=True), torch.randn(3, 3, requires_grad=True)
+    L.cccl_loss(scores, sim_tt, torch.randn(3, 3)).backward()
+    assert sim_tt.grad is None and scores.grad.abs().sum() > 0
+
+
+def test_triplet_drop_loss_hand_values():
+    s = torch.tensor([[0.9, 0.8, 0.1], [0.2, 0.5, 0.6], [0.0, 0.1, 0.7]])
+    low = torch.zeros(3, 3)
+    # text anchors: hinges 0.1 (row 0, j=1), 0.3 (row 1, j=2), 0 -> mean 0.4/3;
+    # motion anchors: 0, 0.5 (col 1, i=0), 0.1 (col 2, i=1) -> mean 0.6/3.
+    assert L.triplet_drop_loss(s, low, low, margin=0.2).item() == pytest.approx((0.4 / 3 + 0.6 / 3) / 2)
+    # captions 0 and 1 nearly the same: pair (0, 1) is a false negative, dropped both ways
+    sim_tt = low.clone()
+    sim_tt[0, 1] = sim_tt[1, 0] = 0.95
+    assert L.triplet_drop_loss(s, sim_tt, low, margin=0.2).item() == pytest.approx((0.3 / 3 + 0.1 / 3) / 2)
+    # the motion threshold drops in the same way
+    assert L.triplet_drop_loss(s, low, sim_tt, margin=0.2).item() == pytest.approx((0.3 / 3 + 0.1 / 3) / 2)
+
+
+def test_triplet_sum_of_hinges_warm_up_differs_from_hardest():
+    s = torch.tensor([[0.5, 0.6, 0.4], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    low = torch.zeros(3, 3)
+    # row 0: hinges 0.3 and 0.1; every other anchor 0.
+    assert L.triplet_drop_loss(s, low, low, hardest=False).item() == pytest.approx((0.4 / 3) / 2)
+    assert L.triplet_drop_loss(s, low, low, hardest=True).item() == pytest.approx((0.3 / 3) / 2)

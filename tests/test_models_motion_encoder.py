@@ -1,0 +1,119 @@
+"""Motion featurisation and the factorised motion encoder: shapes, masks, per-joint features, cost."""
+import time
+
+import pytest
+import torch
+
+from engine.models.config import ModelConfig
+from engine.models.motion_encoder import MotionEncoder, patchify
+from engine.models.motion_features import featurise
+from engine.models.reconstruction_head import ReconstructionHead
+from engine.skeleton import BODY_PARTS
+
+torch.set_num_threads(1)
+
+
+def walking_joints(batch: int, frames: int, seed: int = 0) -> torch.Tensor:
+    """A body of plausible size drifting forward with jitter: enough for the features to mean something."""
+    g = torch.Generator().manual_seed(seed)
+    rest = torch.randn(22, 3, generator=g) * 0.3 + torch.tensor([0.0, 0.9, 0.0])
+    t = torch.arange(frames, dtype=torch.float32)[:, None, None] / 20.0
+    drift = torch.stack([torch.zeros_like(t), torch.zeros_like(t), t * 1.2], dim=-1).squeeze(-2)
+    return rest + drift + torch.randn(batch, frames, 22, 3, generator=g) * 0.01
+
+
+def test_featurise_root_trajectory_relative_joints_and_scale():
+    joints = walking_joints(2, 10)
+    mask = torch.ones(2, 10, dtype=torch.bool)
+    f = featurise(joints, mask)
+    size = f.size[:, None, None]
+    assert torch.allclose(f.positions[:, :, 0], joints[:, :, 0] / size, atol=1e-6)
+    assert torch.allclose(f.positions[:, :, 5], (joints[:, :, 5] - joints[:, :, 0]) / size, atol=1e-6)
+    assert torch.allclose(f.velocities[:, 1:], (f.positions[:, 1:] - f.positions[:, :-1]) * 20, atol=1e-4)
+    assert (f.velocities[:, 0] == 0).all()
+    g = featurise(joints * 2.0, mask)                    # a body twice as big doing the same thing
+    assert torch.allclose(g.size, f.size * 2) and torch.allclose(g.positions, f.positions, atol=1e-5)
+
+
+def test_featurise_zeroes_padding():
+    joints = walking_joints(1, 8)
+    mask = torch.tensor([[True] * 5 + [False] * 3])
+    f = featurise(joints, mask)
+    assert (f.positions[:, 5:] == 0).all() and (f.velocities[:, 5:] == 0).all()
+
+
+def test_patchify_shapes_and_mask():
+    x = torch.arange(2 * 10 * 22 * 6, dtype=torch.float32).reshape(2, 10, 22, 6)
+    mask = torch.tensor([[True] * 10, [True] * 5 + [False] * 5])
+    p, pm = patchify(x, mask, 4)
+    assert p.shape == (2, 3, 22, 24) and pm.tolist() == [[True] * 3, [True, True, False]]
+    assert torch.equal(p[0, 1, 3, 6:12], x[0, 5, 3])      # patch 1 frame 1 of joint 3
+
+
+@pytest.mark.parametrize("joint_tokens,motpp", [("parts", True), ("parts", False), ("joints", False), ("joints", True)])
+def test_encoder_shapes_masks_and_per_joint_features(joint_tokens, motpp):
+    cfg = ModelConfig.tiny(joint_tokens=joint_tokens, motpp=motpp, motion_depth=2)
+    enc = MotionEncoder(cfg).eval()
+    joints = walking_joints(3, 30)
+    mask = torch.ones(3, 30, dtype=torch.bool)
+    mask[1, 10:] = False                                # 10 frames: patches 0, 1, 2 (frames 8, 9) real
+    out = enc(joints, mask)
+    P = 7 if joint_tokens == "parts" else 22
+    assert out.tokens.shape == (3, 8, P, 384) and out.token_mask[1].tolist() == [True] * 3 + [False] * 5
+    per_joint = out.per_joint_features()
+    assert per_joint.shape == (3, 8, 22, 384)
+    for token, group in enumerate(enc.groups):
+        for j in group:
+            assert torch.equal(per_joint[:, :, j], out.tokens[:, :, token])
+    assert torch.equal(enc.per_joint_features(out.tokens), per_joint)
+    if joint_tokens == "parts":
+        assert enc.groups == tuple(BODY_PARTS.values())
+
+
+def test_padding_does_not_leak_into_real_tokens():
+    enc = MotionEncoder(ModelConfig.tiny(dropout=0.0)).eval()
+    joints = walking_joints(1, 18, seed=1)
+    alone = enc(joints, torch.ones(1, 18, dtype=torch.bool))
+    padded = torch.cat([joints, torch.randn(1, 30, 22, 3) * 5], dim=1)   # garbage after frame 18
+    mask = torch.tensor([[True] * 18 + [False] * 30])
+    inside = enc(padded, mask)
+    real = alone.token_mask[0]
+    assert torch.allclose(inside.tokens[0, : real.numel()][real], alone.tokens[0][real], atol=1e-4)
+
+
+def test_masked_view_and_errors():
+    enc = MotionEncoder(ModelConfig.tiny(dropout=0.0)).eval()
+    joints, mask = walking_joints(2, 16), torch.ones(2, 16, dtype=torch.bool)
+    hide = torch.zeros(2, 4, 7, dtype=torch.bool)
+    hide[:, 1] = True
+    assert not torch.allclose(enc(joints, mask, hide).tokens, enc(joints, mask).tokens)
+    with pytest.raises(ValueError, match="at most 64"):
+        enc(walking_joints(1, 65), torch.ones(1, 65, dtype=torch.bool))
+    with pytest.raises(ValueError, match="at least one real frame"):
+        enc(joints, torch.zeros(2, 16, dtype=torch.bool))
+
+
+def test_reconstruction_head_writes_each_tokens_own_joints():
+    cfg = ModelConfig.tiny()
+    head = ReconstructionHead(cfg)
+    tokens = torch.zeros(1, 2, 7, 384)
+    tokens[:, :, 3] = 1.0                                # only the left-arm token is non-zero
+    out = head(tokens)
+    assert out.shape == (1, 8, 22, 3)
+    bias_only = head(torch.zeros(1, 2, 7, 384))
+    changed = (out != bias_only).any(-1).any(1)[0].nonzero().flatten().tolist()
+    assert changed == sorted(BODY_PARTS["left_arm"])
+
+
+def test_tiny_forward_backward_timing_print():
+    torch.set_num_threads(2)
+    enc = MotionEncoder(ModelConfig.tiny())
+    joints, mask = walking_joints(64, 64), torch.ones(64, 64, dtype=torch.bool)
+    enc(joints, mask).tokens.square().mean().backward()   # warm-up
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        enc(joints, mask).tokens.square().mean().backward()
+        times.append(time.perf_counter() - start)
+    torch.set_num_threads(1)
+    print(f"\nmotion encoder tiny f+b, batch 64 x 64 frames (16 patches x 7 parts): {min(times):.3f} s")
