@@ -104,15 +104,19 @@ class TrainConfig:
     lexmmm: LexMMMConfig = field(default_factory=LexMMMConfig)
     lexcmlp: LexCMLPConfig = field(default_factory=LexCMLPConfig)
     dense: DenseConfig = field(default_factory=DenseConfig)
-    temperature: float = 0.07       # InfoNCE
+    temperature: float = 0.07       # InfoNCE on L2-normalised (dense) embeddings: CMMM views, dense baseline
+    lex_temperature: float = 1.0    # InfoNCE on lexical dot products p_m . p_t (LexCMLP, SPLADE-style)
     flops_ramp: float = 0.3         # fraction of a phase's steps over which the FLOPs weight ramps up
-    cccl: bool = False              # MoT++ CCCL KL terms in the contrastive phases
-    cccl_lambda_start: float = 0.0
-    cccl_lambda_end: float = 1.0
-    triplet: str = "none"           # none | mild | drop (Yan et al. 2023)
+    # Options of the contrastive phases (LexCMLP and the dense baseline), each measured on its own:
+    cccl: bool = False              # MoT++ CCCL: KL(cross-modal scores || uni-modal similarities)
+    cccl_weight: float = 1.0        # ramped linearly from 0 over the phase (MoT++'s linear lambda)
+    cccl_temperature: float = 0.1
+    triplet: str = "none"           # none | mild | drop (Yan et al. 2023): extra triplet term
     triplet_weight: float = 1.0
+    triplet_margin: float = 0.2
+    triplet_threshold: float = 0.9  # intra-modal cosine above which a negative counts as false (dropped)
     triplet_warmup: float = 0.2     # fraction of steps trained with the plain SH loss first
-    inverse_ler: float = 0.0        # weight of the 1/LER anti-collapse regulariser (0 = off)
+    inverse_ler: float = 0.0        # weight of the 1/LER anti-collapse regulariser on motion tokens (0 = off)
     grad_clip: float = 1.0
     seed: int = 0
     log_every: int = 10

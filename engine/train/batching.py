@@ -156,15 +156,19 @@ class Batcher:
         batch: dict = {"kind": self.kind}
         if self.kind == "text":
             texts = [self.texts[i] for i, _, _ in draws]
-            batch.update(texts=texts, tokens=self.tokenize(texts))
-            return batch
+            return self.add_text(batch, texts)
         windows = [self.windows.window(i, u if train else None) for i, _, u in draws]
         batch["joints"], batch["frame_mask"] = stack_motions(windows)
-        batch["ids"] = [self.clips[i].id for i, _, _ in draws]
+        batch["clip_ids"] = [self.clips[i].id for i, _, _ in draws]
         if self.kind == "pair":
             captions = [self.clips[i].captions[r % len(self.clips[i].captions)] if train
                         else self.clips[i].captions[0] for i, r, _ in draws]
-            batch.update(texts=captions, tokens=self.tokenize(captions))
+            self.add_text(batch, captions)
+        return batch
+
+    def add_text(self, batch: dict, texts: list[str]) -> dict:
+        ids, mask = self.tokenize(texts)
+        batch.update(texts=texts, text_ids=ids.cpu(), text_mask=mask.cpu())
         return batch
 
 

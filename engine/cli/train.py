@@ -1,0 +1,50 @@
+"""`python -m engine train`: run training phases on one or more datasets and write checkpoints.
+
+    python -m engine train --data synthetic --preset tiny --phases all --out runs/tiny
+    python -m engine train --data bandai:../shared/data/bandai/bandai-namco-dataset-2-bvh.tar.xz \
+        --preset tiny --phases lexmlm,cmmm --out runs/b --set train.cmmm.steps=100 --max-minutes 30
+    torchrun --nproc_per_node=2 -m engine train ...     (DDP: gloo on CPU, nccl on GPU)
+"""
+from __future__ import annotations
+
+
+def add_parser(sub):
+    parser = sub.add_parser("train", help="train the lexical motion-language model (phases, checkpoints)",
+                            description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=None,
+                        help="dataset spec(s), comma-separated for joint training (default: the config's data.specs)")
+    parser.add_argument("--preset", default="tiny", help="tiny (CPU, minutes) or paper (GPU, the paper's epochs)")
+    parser.add_argument("--phases", default="all", help="all | dense | comma list of lexmlm,cmmm,lexmmm,lexcmlp,dense")
+    parser.add_argument("--out", required=True, help="output folder (checkpoints, metrics.jsonl)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out (done phases are skipped)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override, e.g. model.motion_depth=6 or train.lexcmlp.steps=100 (repeatable)")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="time budget: stop cleanly and checkpoint when it runs out")
+    parser.add_argument("--quiet", action="store_true", help="no per-log-step lines on stderr")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args) -> dict:
+    import sys
+
+    from ..config import apply_overrides, preset
+    from ..train.run import train
+
+    config = preset(args.preset)
+    specs = [s for s in args.data.split(",") if s.strip()] if args.data else None
+    if specs:
+        config = apply_overrides(config, [f"data.specs={args.data}"])
+    config = apply_overrides(config, args.overrides)
+
+    def progress(record):
+        if args.quiet or sys.stderr.isatty():   # a tty has the tqdm bar already
+            return
+        terms = " ".join(f"{k}={v:.4g}" for k, v in record.items()
+                         if isinstance(v, float) and k not in ("time", "seconds_per_step"))
+        print(f"[{record['phase']} {record['step']}/{record['total_steps']}] {terms} "
+              f"({record['seconds_per_step']:.2f} s/step)", file=sys.stderr, flush=True)
+
+    return train(config, specs, args.phases, args.out, resume=args.resume, max_minutes=args.max_minutes,
+                 progress=progress)

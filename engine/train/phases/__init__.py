@@ -1,0 +1,21 @@
+"""The training phases, one module each (paper section 3.2) plus the dense CLIP-style baseline."""
+from __future__ import annotations
+
+from ...config import TrainConfig
+from ...errors import SpecError
+from .base import Phase
+
+
+def make_phase(name: str, cfg: TrainConfig) -> Phase:
+    from .cmmm import CMMM
+    from .dense import Dense
+    from .lexcmlp import LexCMLP
+    from .lexmlm import LexMLM
+    from .lexmmm import LexMMM
+    classes = {c.name: c for c in (LexMLM, CMMM, LexMMM, LexCMLP, Dense)}
+    if name not in classes:
+        raise SpecError(f"unknown phase {name!r}; expected one of {', '.join(classes)}")
+    return classes[name](cfg)
+
+
+__all__ = ["Phase", "make_phase"]

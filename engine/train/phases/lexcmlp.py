@@ -1,0 +1,38 @@
+"""Phase 4, LexCMLP (Eq. 8): align motion and text lexical vectors.
+
+L = l1 InfoNCE(p_m, p_t) (dot-product scores over the global batch) + l2(step) R_FLOPS(p_m, p_t)
+  + l3 L_aux^1 (text bottleneck decoder on p_t) + l4 L_aux^2 (motion bottleneck decoder on p_m),
+table 9: (1, 1e-4, 1e-2, 1e-2), every learning rate 1e-5; plus the options (CCCL, triplets, 1/LER).
+Trains: everything but the base-frozen text weights.
+"""
+from __future__ import annotations
+
+from ..distributed import gather
+from ..losses import lexcmlp_loss
+from .base import Phase, mask_text, motion_of, text_of
+from .options import alignment_options, inverse_ler_term
+
+
+class LexCMLP(Phase):
+    name = "lexcmlp"
+    batch_kind = "pair"
+
+    def trainable(self, model) -> set[str]:
+        return {n for n, _ in model.named_parameters()}
+
+    def loss(self, model, batch, step, total_steps):
+        c = self.pcfg
+        ids, mask = text_of(batch)
+        p_t, _ = model.text_lexical(ids, mask)
+        p_m, tokens = model.motion_lexical(*motion_of(batch))
+        text_in, text_labels = mask_text(model, ids, mask, c.dec_mask)
+        motion_in, motion_labels = mask_text(model, ids, mask, c.dec_mask)
+        text_logits = model.decode_text(p_t, text_in, mask, "text")
+        motion_logits = model.decode_text(p_m, motion_in, mask, "motion")
+        all_m, all_t = gather(p_m), gather(p_t)
+        lambdas = (c.w_info, self.flops_weight(c.w_flops, step, total_steps), c.w_aux_text, c.w_aux_motion)
+        loss, terms = lexcmlp_loss(all_m, all_t, text_logits, text_labels, motion_logits, motion_labels,
+                                   self.cfg.lex_temperature, lambdas)
+        extra, more = alignment_options(self.cfg, all_t, all_m, step, total_steps)
+        ler, ler_terms = inverse_ler_term(self.cfg, tokens)
+        return loss + extra + ler, {**terms, **more, **ler_terms}

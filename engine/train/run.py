@@ -1,0 +1,142 @@
+"""Run phases in order: `train(config, specs, phases, out_dir, ...) -> summary`.
+
+out_dir/
+    metrics.jsonl          every logged step of every phase (the app plots it)
+    <phase>/               each phase's checkpoint (mid-phase ones carry a resume state)
+    manifest.json, model-*.safetensors, config.json     the final model, once every phase is done
+With `resume`, a phase whose checkpoint is complete is skipped (its weights are loaded), a phase
+with a mid-phase checkpoint continues from its step, and the rest run as usual.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from ..config import ALL_PHASES, PHASES, Config, to_dict
+from ..errors import SpecError
+from . import distributed
+from .batching import Batcher, text_corpus
+from .checkpoint import MANIFEST, build_model, load_train_state, load_weights, read_manifest, save_checkpoint
+from .loop import PhaseRun, train_phase
+from .phases import make_phase
+
+
+def parse_phases(text: str | list[str]) -> list[str]:
+    names = text if isinstance(text, list) else [p.strip().lower() for p in text.split(",") if p.strip()]
+    if names == ["all"]:
+        return list(PHASES)
+    unknown = [n for n in names if n not in ALL_PHASES]
+    if unknown or not names:
+        raise SpecError(f"unknown phase(s) {', '.join(unknown) or '(none)'}; expected all or a comma list of "
+                        f"{', '.join(ALL_PHASES)}")
+    return names
+
+
+def open_data(specs: list[str]):
+    from ..data import open_dataset
+    return open_dataset(",".join(specs))
+
+
+def train(config: Config, specs: list[str] | None, phases: str | list[str], out_dir: str | Path,
+          resume: bool = False, max_minutes: float | None = None, progress=None) -> dict:
+    began = time.time()
+    names = parse_phases(phases)
+    specs = list(specs or config.data.specs)
+    out = Path(out_dir)
+    previous = [out / MANIFEST] + [out / n / MANIFEST for n in ALL_PHASES]
+    if not resume and any(p.exists() for p in previous):
+        raise SpecError(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
+    info = distributed.setup()
+    device = distributed.device_for(info)
+    _check_batch_sizes(config, names, info)
+    torch.manual_seed(config.train.seed)
+
+    dataset = open_data(specs)
+    train_clips = dataset.split("train")
+    if not train_clips:
+        raise SpecError(f"dataset {','.join(specs)!r} has no training clips")
+    fingerprint = dataset.fingerprint()
+    lexicon_texts = text_corpus(train_clips, config.data) if config.model.lexicon == "restricted" else None
+    model = build_model(config, lexicon_texts).to(device)
+    deadline = None if max_minutes is None else began + 60.0 * max_minutes
+    metrics_path = out / "metrics.jsonl"
+
+    done, results, stopped = [], {}, False
+    for name in names:
+        phase_dir = out / name
+        state = None
+        if resume and (phase_dir / MANIFEST).exists():
+            manifest = read_manifest(phase_dir)
+            load_weights(model, phase_dir, manifest)
+            model.to(device)
+            if manifest["complete"]:
+                done.append(name)
+                results[name] = {"skipped": "already done", "steps": manifest["step"], "final": manifest["metrics"]}
+                continue
+            state = load_train_state(phase_dir, manifest)
+            if info.is_main:
+                _truncate_metrics(metrics_path, name, manifest["step"])
+        phase = make_phase(name, config.train)
+        phase_cfg = config.train.phase(name)
+        batcher = Batcher(phase.batch_kind, dataset, train_clips, _data_cfg(config), phase_cfg.batch_size,
+                          config.train.seed, name, model.tokenize, info)
+        total = phase_cfg.total_steps(batcher.num_items)
+        run = PhaseRun(cfg=config, batcher=batcher, total_steps=total, out_dir=phase_dir,
+                       metrics_path=metrics_path, device=device, dist=info, phases_done=list(done),
+                       data_fingerprint=fingerprint, deadline=deadline, resume_state=state, progress=progress)
+        result = train_phase(model, phase, run)
+        results[name] = {"steps": result.steps_done, "total_steps": total, "complete": result.complete,
+                         "seconds": round(result.seconds, 1), "seconds_per_step": round(result.seconds_per_step, 4),
+                         "final": result.last_terms, "items": batcher.num_items}
+        if not result.complete:
+            stopped = True
+            break
+        done.append(name)
+
+    final = None
+    if not stopped and info.is_main:
+        final = save_checkpoint(out, model.eval(), config, phases_done=done, phase=None, step=0, complete=True,
+                                data_fingerprint=fingerprint,
+                                metrics={n: r.get("final", {}) for n, r in results.items()})
+        final = str(final)
+    distributed.teardown(info)
+    return {"phases": names, "phases_done": done, "stopped": "time budget" if stopped else None,
+            "results": results, "seconds": round(time.time() - began, 1), "checkpoint": final,
+            "resume_from": None if not stopped else str(out), "device": str(device), "world_size": info.world,
+            "data": ",".join(specs), "data_fingerprint": fingerprint, "train_clips": len(train_clips)}
+
+
+def _data_cfg(config: Config):
+    """Windows never exceed what the motion encoder's temporal table covers."""
+    from dataclasses import replace
+    return replace(config.data, max_frames=min(config.data.max_frames, config.model.max_frames))
+
+
+def _check_batch_sizes(config: Config, names: list[str], info) -> None:
+    for name in names:
+        size = config.train.phase(name).batch_size
+        if size % info.world:
+            raise SpecError(f"train.{name}.batch_size={size} must divide by the {info.world} DDP processes")
+
+
+def _truncate_metrics(path: Path, phase: str, step: int) -> None:
+    """Drop records logged after the checkpoint we resume from (they will be logged again)."""
+    if not path.is_file():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("phase") == phase and record.get("step", 0) > step:
+            continue
+        keep.append(line)
+    from .atomic import atomic_write_bytes
+    atomic_write_bytes(path, ("\n".join(keep) + "\n" if keep else "").encode())
+
+
+__all__ = ["train", "parse_phases", "to_dict"]
