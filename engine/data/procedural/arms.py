@@ -35,7 +35,7 @@ def wave(p: Params, sides: tuple[int, ...]) -> Track:
     t = times(frames_for(p.duration))
     a = neutral_pose(len(t), p)
     up = window(t, 0.2, t[-1], min(0.6 / p.speed, t[-1] / 3))
-    swing = np.sin(2 * np.pi * p.jitter(1.8) * p.speed * t) * 0.45 * p.amplitude
+    swing = np.sin(2 * np.pi * p.jitter(1.8) * np.clip(p.speed, 0.8, 1.3) * t) * 0.45 * p.amplitude
     for s in sides:
         add(a, "shoulder", s, z=1.9 * up, x=-0.25 * up)
         add(a, "elbow", s, z=(1.0 + swing) * up)

@@ -25,7 +25,7 @@ class Gait:
     flight: float    # vertical hop between steps (m); 0 for walking
 
 
-WALK = Gait(0.9, 0.36, 0.0, 1.0, 0.3, 0.25, 0.03, 0.0)
+WALK = Gait(0.9, 0.36, 0.15, 1.0, 0.3, 0.25, 0.03, 0.0)
 JOG = Gait(1.25, 0.45, 0.12, 1.3, 0.45, 1.2, 0.1, 0.03)
 RUN = Gait(1.45, 0.6, 0.2, 1.7, 0.6, 1.45, 0.16, 0.06)
 STEP_IN_PLACE = Gait(0.9, 0.04, 0.25, 0.7, 0.08, 0.25, 0.0, 0.0)
@@ -40,7 +40,7 @@ def gait_track(g: Gait, p: Params, backward: bool = False) -> Track:
     phase = 2 * np.pi * cadence * t + p.rng.uniform(0, 2 * np.pi)
     if backward:  # a time-reversed walk is a plausible backward walk
         phase = -phase
-    amp = env * p.amplitude
+    amp = env * max(p.amplitude, 0.75)  # smaller steps than that stop looking like a walk
     for side, ph in ((1, phase), (-1, phase + np.pi)):
         # near-triangular hip swing: the stance foot slides back at a steady speed, so the body does too
         flex = amp * (g.hip_bias + g.hip * np.arcsin(0.95 * np.sin(ph)) / np.arcsin(0.95))
@@ -61,7 +61,7 @@ def gait_track(g: Gait, p: Params, backward: bool = False) -> Track:
 def _swing(phase: np.ndarray) -> np.ndarray:
     """Knee flexion profile: 0 in stance, up in the swing (hip going from extension to flexion),
     peaking in its first half, back to straight just before the heel strikes (phase pi/2)."""
-    x = (np.mod(phase + np.pi, 2 * np.pi) - np.pi + np.pi / 2 + 0.1) / (np.pi - 0.25)  # swing mapped to 0..1
+    x = (np.mod(phase + np.pi, 2 * np.pi) - np.pi + np.pi / 2 + 0.1) / (np.pi + 0.15)  # swing mapped to 0..1
     x = np.clip(x, 0.0, 1.0)
     return np.sin(np.pi * x ** 0.8) ** 2
 
