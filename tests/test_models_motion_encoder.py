@@ -1,5 +1,8 @@
 """Motion featurisation and the factorised motion encoder: shapes, masks, per-joint features, cost."""
 import time
+from pathlib import Path
+
+import numpy as np
 
 import pytest
 import torch
@@ -117,3 +120,16 @@ def test_tiny_forward_backward_timing_print():
         times.append(time.perf_counter() - start)
     torch.set_num_threads(1)
     print(f"\nmotion encoder tiny f+b, batch 64 x 64 frames (16 patches x 7 parts): {min(times):.3f} s")
+
+
+def test_real_humanml3d_clip_has_unit_body_size_and_encodes():
+    sample = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "samples" / "humanml3d_new_joints_012314.npy"
+    if not sample.is_file():
+        pytest.skip(f"real data not found at {sample}")
+    joints = torch.from_numpy(np.load(sample, allow_pickle=False)).float()[None, :64]
+    mask = torch.ones(1, 64, dtype=torch.bool)
+    f = featurise(joints, mask)
+    assert 0.8 < f.size.item() < 1.25                     # REFERENCE_SIZE is a typical HumanML3D body
+    assert f.velocities.abs().max() < 20                   # m/s over body size: no unit slip
+    out = MotionEncoder(ModelConfig.tiny()).eval()(joints, mask)
+    assert torch.isfinite(out.tokens).all() and out.tokens.shape == (1, 16, 7, 384)
