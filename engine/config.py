@@ -118,6 +118,7 @@ class TrainConfig:
     triplet_warmup: float = 0.2     # fraction of steps trained with the plain SH loss first
     inverse_ler: float = 0.0        # weight of the 1/LER anti-collapse regulariser on motion tokens (0 = off)
     grad_clip: float = 1.0
+    adam_eps: float = 1e-8
     seed: int = 0
     log_every: int = 10
     checkpoint_every: int = 200

@@ -72,8 +72,11 @@ def gather(tensor: torch.Tensor) -> torch.Tensor:
     """Concatenate a (B_local, ...) tensor over ranks along dim 0, keeping gradients."""
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return tensor
+    import warnings
     from torch.distributed.nn.functional import all_gather
-    return torch.cat(all_gather(tensor.contiguous()), dim=0)
+    with warnings.catch_warnings():   # "deprecated" in favour of a private API; still the documented one
+        warnings.simplefilter("ignore", FutureWarning)
+        return torch.cat(all_gather(tensor.contiguous()), dim=0)
 
 
 def all_reduce_mean(value: float) -> float:

@@ -77,7 +77,7 @@ def set_trainable(model: nn.Module, names: set[str] | None) -> list[nn.Parameter
     return trainable
 
 
-def make_optimizer(model: nn.Module, phase_cfg) -> torch.optim.Adam:
+def make_optimizer(model: nn.Module, phase_cfg, eps: float = 1e-8) -> torch.optim.Adam:
     groups = []
     for group in model.param_groups(phase_cfg.lr_text, phase_cfg.lr_motion, phase_cfg.lr_heads):
         params = [p for p in group["params"] if p.requires_grad]
@@ -85,7 +85,7 @@ def make_optimizer(model: nn.Module, phase_cfg) -> torch.optim.Adam:
             groups.append({**group, "params": params, "base_lr": group["lr"]})
     if not groups:
         raise RuntimeError("this phase has no trainable parameters")
-    return torch.optim.Adam(groups)
+    return torch.optim.Adam(groups, eps=eps)
 
 
 def set_lr(optimizer, step: int, warmup: int) -> None:
@@ -102,7 +102,7 @@ def train_phase(model: nn.Module, phase, run: PhaseRun) -> PhaseResult:
     cfg, phase_cfg = run.cfg, run.cfg.train.phase(phase.name)
     set_trainable(model, set(phase.trainable(model)))
     model.train()
-    optimizer = make_optimizer(model, phase_cfg)
+    optimizer = make_optimizer(model, phase_cfg, cfg.train.adam_eps)
     stepper: nn.Module = PhaseStep(model, phase)
     if run.dist.enabled:
         ddp_kwargs = {"device_ids": [run.device.index]} if run.device.type == "cuda" else {}

@@ -1,0 +1,89 @@
+"""Kill-and-resume gives the uninterrupted run's weights; 2 DDP processes match one process."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import engine.train.checkpoint as ckpt
+from engine.config import save_config
+from engine.train.checkpoint import read_manifest
+from engine.train.run import train
+from tests import ddp_entry
+from tests.train_helpers import DATA, small_config
+
+torch.set_num_threads(1)
+REPO = Path(__file__).resolve().parents[1]
+
+
+def final_weights(out: Path) -> dict:
+    return load_file(str(out / read_manifest(out)["weights"]))
+
+
+class Killed(Exception):
+    pass
+
+
+def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
+    # Two phases, dropout and masking on: resume must restore weights, Adam state and step, and the
+    # per-step seeds must give the same masks and batches again.
+    cfg = small_config(6, 8, ["train.checkpoint_every=2"])
+    train(cfg, [DATA], "lexmlm,cmmm", tmp_path / "straight")
+
+    def kill_at_cmmm_step_3(record):
+        if record["phase"] == "cmmm" and record["step"] == 3:
+            raise Killed()
+    with pytest.raises(Killed):
+        train(cfg, [DATA], "lexmlm,cmmm", tmp_path / "killed", progress=kill_at_cmmm_step_3)
+    state = read_manifest(tmp_path / "killed" / "cmmm")
+    assert state["step"] == 2 and not state["complete"] and state["train_state"]
+    summary = train(cfg, [DATA], "lexmlm,cmmm", tmp_path / "killed", resume=True)
+    assert summary["results"]["lexmlm"]["skipped"] == "already done"
+    a, b = final_weights(tmp_path / "straight"), final_weights(tmp_path / "killed")
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.allclose(a[name], b[name], atol=1e-6, rtol=0), name
+    # The metrics log holds each step once, as if the run had never stopped.
+    steps = [(r["phase"], r["step"]) for r in map(json.loads, (tmp_path / "killed" / "metrics.jsonl").open())]
+    assert steps == [(p, s) for p in ("lexmlm", "cmmm") for s in range(1, 7)]
+
+
+def test_time_budget_stops_cleanly_and_resumes(tmp_path):
+    cfg = small_config(3, 4)
+    summary = train(cfg, [DATA], "cmmm", tmp_path, max_minutes=0.0)
+    assert summary["stopped"] == "time budget" and summary["checkpoint"] is None
+    assert read_manifest(tmp_path / "cmmm")["step"] == 0
+    summary = train(cfg, [DATA], "cmmm", tmp_path, resume=True)
+    assert summary["phases_done"] == ["cmmm"] and summary["checkpoint"]
+
+
+def test_two_ddp_processes_match_one_process(tmp_path):
+    # The dense phase with every dropout off (tests/ddp_entry.py) is deterministic given the batch, so
+    # the only difference between 1 and 2 processes is how the global batch of 8 is split: InfoNCE over
+    # all-gathered embeddings + DDP's gradient mean must give the single-process gradient.
+    # Adam's first steps are ~lr * sign(g), which turns float noise in tiny gradients into lr-sized
+    # differences; a large eps makes the update ~lr * g, so weights compare gradients faithfully.
+    lrs = [f"train.dense.{k}=0.05" for k in ("lr_text", "lr_motion", "lr_heads")]
+    cfg = small_config(3, 8, ["model.dropout=0", "train.adam_eps=1", *lrs])
+    save_config(cfg, tmp_path / "config.json")
+    ddp_entry.main(str(tmp_path / "config.json"), DATA, str(tmp_path / "single"))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master-port=29533",
+           "-m", "tests.ddp_entry", str(tmp_path / "config.json"), DATA, str(tmp_path / "ddp")]
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ddp_log = [json.loads(line) for line in (tmp_path / "ddp" / "metrics.jsonl").open()]
+    single_log = [json.loads(line) for line in (tmp_path / "single" / "metrics.jsonl").open()]
+    assert [r["loss"] for r in ddp_log] == pytest.approx([r["loss"] for r in single_log], abs=1e-5)
+    a, b = final_weights(tmp_path / "single"), final_weights(tmp_path / "ddp")
+    for name in a:
+        assert torch.allclose(a[name], b[name], atol=2e-6, rtol=1e-5), name
+    # ... and the runs did move the weights far more than that tolerance.
+    torch.manual_seed(cfg.train.seed)
+    init = ckpt.build_model(cfg).state_dict()   # same seed and order as train(): the initial weights
+    assert torch.equal(a["motion_decoder.positions"], init["motion_decoder.positions"])  # not trained here
+    assert (a["motion_dense_head.weight"] - init["motion_dense_head.weight"]).abs().max() > 1e-3
