@@ -7,7 +7,7 @@ from safetensors.torch import load_file
 
 import engine.train.checkpoint as ckpt
 from engine.errors import InputError
-from tests.train_helpers import small_config
+from tests.test_train_helpers import small_config
 
 torch.set_num_threads(1)
 

@@ -7,7 +7,7 @@ import torch
 from engine.train.checkpoint import load_checkpoint, read_manifest
 from engine.train.run import parse_phases, train
 from engine.errors import SpecError
-from tests.train_helpers import DATA, small_config
+from tests.test_train_helpers import DATA, small_config
 
 torch.set_num_threads(1)
 PHASES = ["lexmlm", "cmmm", "lexmmm", "lexcmlp", "dense"]

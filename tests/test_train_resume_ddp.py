@@ -13,8 +13,8 @@ import engine.train.checkpoint as ckpt
 from engine.config import save_config
 from engine.train.checkpoint import read_manifest
 from engine.train.run import train
-from tests import ddp_entry
-from tests.train_helpers import DATA, small_config
+from tests import test_train_ddp_entry as ddp_entry
+from tests.test_train_helpers import DATA, small_config
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def test_time_budget_stops_cleanly_and_resumes(tmp_path):
 
 
 def test_two_ddp_processes_match_one_process(tmp_path):
-    # The dense phase with every dropout off (tests/ddp_entry.py) is deterministic given the batch, so
+    # The dense phase with every dropout off (tests/test_train_ddp_entry.py) is deterministic given the batch, so
     # the only difference between 1 and 2 processes is how the global batch of 8 is split: InfoNCE over
     # all-gathered embeddings + DDP's gradient mean must give the single-process gradient.
     # Adam's first steps are ~lr * sign(g), which turns float noise in tiny gradients into lr-sized
@@ -73,7 +73,7 @@ def test_two_ddp_processes_match_one_process(tmp_path):
     ddp_entry.main(str(tmp_path / "config.json"), DATA, str(tmp_path / "single"))
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master-port=29533",
-           "-m", "tests.ddp_entry", str(tmp_path / "config.json"), DATA, str(tmp_path / "ddp")]
+           "-m", "tests.test_train_ddp_entry", str(tmp_path / "config.json"), DATA, str(tmp_path / "ddp")]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     ddp_log = [json.loads(line) for line in (tmp_path / "ddp" / "metrics.jsonl").open()]

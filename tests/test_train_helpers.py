@@ -1,4 +1,4 @@
-"""Shared by the tests/test_train_*.py files: a shrunken config that trains in seconds on a CPU."""
+"""Shared by the tests/test_train_*.py files (no tests here): a shrunken config that trains in seconds."""
 from engine.config import apply_overrides, preset
 
 DATA = "synthetic?n=60&seed=3"

@@ -1,4 +1,4 @@
-"""Entry point for the DDP test: `torchrun -m tests.ddp_entry CONFIG DATA OUT` trains the dense phase.
+"""Entry point for the DDP test: `torchrun -m tests.test_train_ddp_entry CONFIG DATA OUT` trains the dense phase.
 
 Every dropout (the text backbone has its own, outside model.dropout) is switched off, so one process
 and two processes see the same function of the same global batch.
