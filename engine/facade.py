@@ -1,7 +1,7 @@
 """`Engine`: the one object the app and the CLI talk to.
 
-It owns the opened datasets (each opened once, on first use, and kept) and, later, the loaded
-checkpoint. Every method either returns plain data / a Motion or raises a MotionLexError whose
+It owns the opened datasets (each opened once, on first use, and kept) and the loaded checkpoint
+(a ModelService, loaded on first use so that browsing a library never pays for torch). Every method either returns plain data / a Motion or raises a MotionLexError whose
 message is meant for a person, so a front end can show it as is.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from .errors import InputError, MotionLexError, SpecError
 from .motion import MAX_FILE_BYTES, Motion
 
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
 # ../shared/data from the repository root: present on the team's machines, absent on a user's.
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BANDAI_ARCHIVE = SHARED_DATA / "bandai" / "bandai-namco-dataset-2-bvh.tar.xz"
@@ -21,7 +22,9 @@ UPLOAD_SUFFIXES = (".bvh", ".npy")
 
 class Engine:
     def __init__(self, checkpoint: str | None = None, data: str = "synthetic"):
-        self.checkpoint = checkpoint
+        self.checkpoint = str(checkpoint or DEFAULT_CHECKPOINT)
+        self._service = None
+        self._service_lock = threading.Lock()
         self.data = (data or "synthetic").strip()
         self._datasets: dict = {}
         self._open_locks: dict[str, threading.Lock] = {}
@@ -74,6 +77,61 @@ class Engine:
 
     def clip(self, spec: str | None, clip_id: str) -> Motion:
         return self.dataset(spec).motion(clip_id)
+
+    # -- the model ----------------------------------------------------------------------
+    def service(self):
+        """The loaded checkpoint (engine.inference.service.ModelService), loaded once."""
+        with self._service_lock:
+            if self._service is None:
+                from .inference.service import ModelService
+                self._service = ModelService(self.checkpoint)
+            return self._service
+
+    def model_info(self) -> dict:
+        return self.service().info()
+
+    def build_index(self, spec: str | None = None, top_k: int | None = 128, progress=None) -> dict:
+        """Encode a library with the checkpoint and build (or load) its inverted indexes."""
+        search = self.service().library(self.dataset(spec), top_k, progress)
+        return {"library": self.dataset(spec).spec, "motions": len(search.motions), "captions": len(search.captions),
+                "top_k": top_k, "memory_bytes": search.motions.memory_bytes() + search.captions.memory_bytes()}
+
+    def search(self, query: str, spec: str | None = None, keywords: bool = False, k: int = 10,
+               query_top_k: int | None = None, top_k: int | None = 128, progress=None) -> dict:
+        """Text-to-motion search (free text, or keywords with `word:weight` and `-word`) with explanations."""
+        if not query or not query.strip():
+            raise MotionLexError("type a query, e.g. 'a person waves the left hand' or keywords 'wave left'")
+        search = self.service().library(self.dataset(spec), top_k, progress)
+        with self.service().lock:
+            if keywords:
+                return search.search_keywords(query, k=k)
+            return search.search_text(query, k=k, query_top_k=query_top_k)
+
+    def caption(self, motion: Motion, spec: str | None = None, progress=None) -> dict:
+        """Caption a motion (mask-predict) with its top terms and the nearest-neighbour baseline caption."""
+        service = self.service()
+        return service.caption(motion.joints, service.library(self.dataset(spec), progress=progress))
+
+    def motion_to_text(self, motion: Motion, spec: str | None = None, k: int = 5, progress=None) -> list[dict]:
+        search = self.service().library(self.dataset(spec), progress=progress)
+        with self.service().lock:
+            return search.motion_to_text(motion.joints, k)
+
+    def explain(self, motion: Motion, components: int = 3) -> dict:
+        """Word weights of a motion and the PCA intensities of its encoder features (components, T, 22)."""
+        return self.service().explain(motion.joints, components)
+
+    def text_terms(self, text: str) -> dict[str, float]:
+        if not text or not text.strip():
+            raise MotionLexError("type a caption to see which words it activates")
+        return self.service().text_terms(text)
+
+    def compare(self, motion: Motion, caption: str) -> dict:
+        """A motion's words against a caption's: shared score, words only one side has."""
+        return self.service().compare(motion.joints, caption)
+
+    def audit(self, spec: str | None = None, progress=None) -> dict:
+        return self.service().audit(self.dataset(spec), progress)
 
     # -- files --------------------------------------------------------------------------
     def load_file(self, path: str | os.PathLike, mapping: str | os.PathLike | None = None) -> Motion:

@@ -1,0 +1,24 @@
+"""`python -m engine caption FILE`: caption a BVH/npy motion, with its top terms and a baseline."""
+from __future__ import annotations
+
+from ._common import TqdmProgress, add_checkpoint_options, engine_for
+
+
+def add_parser(sub):
+    parser = sub.add_parser("caption", help="caption a motion file (.bvh or .npy)")
+    parser.add_argument("file", help="motion file")
+    parser.add_argument("--mapping", default=None, help="JSON joint mapping for unusual BVH rigs")
+    add_checkpoint_options(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args) -> dict:
+    engine = engine_for(args)
+    motion = engine.load_file(args.file, args.mapping)
+    progress = TqdmProgress()
+    result = engine.caption(motion, args.library, progress=progress)
+    progress.close()
+    baseline = result.pop("baseline") or {}
+    return {"file": args.file, **result, "baseline_caption": baseline.get("caption"),
+            "baseline_clip": baseline.get("clip")}

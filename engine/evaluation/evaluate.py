@@ -1,0 +1,123 @@
+"""`python -m engine eval`: one checkpoint on one split, every measure in one JSON.
+
+retrieval (TMR's four protocols, plus label relevance on label datasets such as Bandai), captioning
+(mask-predict vs the nearest-neighbour caption baseline), lexical (term fidelity and sparsity) and
+feature health (LER, MOM of the motion encoder's per-joint features).
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ..metrics import (caption_metrics, local_effective_rank, method_of_moments, minilm_token_embedder,
+                       retrieval_all, retrieval_batches, retrieval_dissimilar, retrieval_labels,
+                       retrieval_threshold)
+from ..vocab import Vocabulary
+from .fidelity import content_fidelity, side_fidelity
+from ..inference.captioner import mask_predict
+from ..inference.encode import encode_motions, encode_texts, pad_batch, windows
+
+
+def model_kind(manifest: dict) -> str:
+    """'dense' for a checkpoint trained only by the CLIP-style baseline phase, else 'lexical'."""
+    return "dense" if manifest.get("phases_done") == ["dense"] else "lexical"
+
+
+def label_key(label: dict | None) -> str | None:
+    """The relevance label of a clip: Bandai's content (e.g. 'raise-up-left-hand'), else None."""
+    if not label:
+        return None
+    return label.get("content") or label.get("primitive") or None
+
+
+def sentence_embeddings(texts: list[str], embedder) -> np.ndarray:
+    """Mean of the base MiniLM's contextual token embeddings, L2-normalised (text-text similarity)."""
+    vecs = np.stack([t.mean(axis=0) if len(t) else np.zeros(384) for t in embedder(texts)])
+    return vecs / np.linalg.norm(vecs, axis=1, keepdims=True).clip(1e-12)
+
+
+def scores_between(text_vecs, motion_vecs) -> np.ndarray:
+    if sp.issparse(text_vecs):
+        return np.asarray((text_vecs @ motion_vecs.T).todense(), dtype=np.float32)
+    return (text_vecs @ motion_vecs.T).astype(np.float32)
+
+
+def evaluate(model, manifest: dict, dataset, split: str = "test", captioning: bool = True,
+             max_items: int | None = None, progress=None) -> dict:
+    vocab = Vocabulary.from_model_dir(model.cfg.text_model_path)
+    kind = model_kind(manifest)
+    clips = dataset.split(split)[:max_items] if max_items else dataset.split(split)
+    if len(clips) < 2:
+        from ..errors import MotionLexError
+        raise MotionLexError(f"split {split!r} of {dataset.spec} has {len(clips)} clips; need at least 2")
+    motions = [dataset.motion(c.id).joints for c in clips]
+    texts = [c.captions[0] for c in clips]
+    motion_vecs = encode_motions(model, motions, kind=kind, progress=progress)
+    text_vecs = encode_texts(model, texts, kind=kind)
+    scores = scores_between(text_vecs, motion_vecs)
+    embedder = minilm_token_embedder()
+    text_sim = sentence_embeddings(texts, embedder) @ sentence_embeddings(texts, embedder).T
+    out = {"split": split, "clips": len(clips), "kind": kind, "retrieval": retrieval_all(scores),
+           "protocols": {"all": retrieval_all(scores), "threshold": retrieval_threshold(scores, text_sim),
+                         "dissimilar": _without_indices(retrieval_dissimilar(scores, text_sim)),
+                         "batches_32": retrieval_batches(scores)}}
+    labels = [label_key(c.label) for c in clips]
+    if all(labels):
+        out["protocols"]["labels"] = retrieval_labels(scores, labels, labels)
+    if kind == "lexical":
+        dense_motion = motion_vecs.toarray()
+        out["lexical"] = {
+            **side_fidelity(dense_motion, [(c.label or {}).get("side") for c in clips], vocab),
+            **content_fidelity(dense_motion, [(c.label or {}).get("action") for c in clips], vocab),
+            "motion_nnz_mean": float(np.diff(motion_vecs.indptr).mean()),
+            "text_nnz_mean": float(np.diff(text_vecs.indptr).mean()),
+        }
+        if captioning:
+            out["captioning"] = caption_eval(model, dataset, clips, motion_vecs, embedder)
+    out["feature_health"] = feature_health(model, motions[:64])
+    return out
+
+
+def caption_eval(model, dataset, clips, motion_vecs: sp.csr_matrix, embedder) -> dict:
+    """Mask-predict captions vs the nearest-neighbour baseline (the closest training motion's caption)."""
+    references = [c.captions for c in clips]
+    p = model.lexicon.from_full(torch.from_numpy(motion_vecs.toarray()).to(model.device))
+    ours = []
+    for a in range(0, len(clips), 32):
+        ours += [c.text for c in mask_predict(model, p[a:a + 32])]
+    train = dataset.split("train")
+    train_vecs = encode_motions(model, [dataset.motion(c.id).joints for c in train])
+    nearest = np.asarray(_cosine(motion_vecs, train_vecs).argmax(axis=1)).ravel()
+    baseline = [train[i].captions[0] for i in nearest]
+    return {"model": caption_metrics(ours, references, embedder),
+            "nearest_neighbour": caption_metrics(baseline, references, embedder),
+            "bertscore_encoder": "all-MiniLM-L6-v2 (local), last layer",
+            "examples": [{"id": c.id, "reference": c.captions[0], "caption": o, "baseline": b}
+                         for c, o, b in list(zip(clips, ours, baseline))[:8]]}
+
+
+def _cosine(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
+    na = np.sqrt(np.asarray(a.multiply(a).sum(1))).clip(1e-12)
+    nb = np.sqrt(np.asarray(b.multiply(b).sum(1))).clip(1e-12)
+    return np.asarray((a @ b.T).todense()) / na / nb.T
+
+
+def feature_health(model, motions: list[np.ndarray]) -> dict:
+    """LER and MOM over per-joint (time x channel) matrices of the encoder's features."""
+    matrices = []
+    with torch.no_grad():
+        for joints in motions:
+            a, b = windows(len(joints), model.cfg.max_frames)[0]
+            x, mask = pad_batch([joints[a:b]], model.device)
+            mt = model.motion_tokens(x, mask)
+            feats = mt.per_joint_features()[0][mt.token_mask[0]].float().cpu().numpy()  # (Tp, 22, C)
+            if feats.shape[0] >= 3:
+                matrices.extend(feats.transpose(1, 0, 2))
+    if not matrices:
+        return {"LER": None, "MOM": None}
+    return {"LER": local_effective_rank(matrices), "MOM": method_of_moments(matrices)}
+
+
+def _without_indices(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k != "indices"}

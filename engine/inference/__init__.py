@@ -1,0 +1,1 @@
+"""Serving a trained model: encoding libraries, captioning, search over the inverted index."""

@@ -1,0 +1,104 @@
+"""ModelService: a loaded checkpoint and everything served from it (search, captions, explanations).
+
+The facade (engine.Engine) owns one; the app and the CLI never see torch. Model calls are serialised
+by a lock because Gradio runs handlers on several threads and one CPU model gains nothing from
+running two batches at once.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.audit import audit
+from ..errors import InputError
+from ..explain import disagreement, pca_intensities, word_weights
+from ..vocab import Vocabulary
+from .captioner import mask_predict
+from .encode import encode_motions, encode_texts, motion_features
+from .library_search import LibrarySearch, nearest_caption
+
+DEFAULT_TOP_K = 128   # terms kept per indexed vector (see bench/RESULTS.md: storage vs R@10)
+
+
+def device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class ModelService:
+    def __init__(self, checkpoint_dir: str | Path):
+        from ..train.checkpoint import load_checkpoint
+
+        self.dir = Path(checkpoint_dir)
+        if not (self.dir / "manifest.json").is_file():
+            raise InputError(self.dir, "not a checkpoint folder (no manifest.json); train one with "
+                                       "`python -m engine train` or use checkpoints/default")
+        self.model, self.config, self.manifest = load_checkpoint(self.dir, device())
+        self.vocab = Vocabulary.from_model_dir(self.config.model.text_model_path)
+        self.lock = threading.RLock()
+        self._libraries: dict = {}
+
+    @property
+    def weights_id(self) -> str:
+        return f"{self.manifest.get('weights')}|{self.manifest.get('created')}|{self.manifest.get('step')}"
+
+    def info(self) -> dict:
+        m = self.manifest
+        return {"checkpoint": str(self.dir), "phases_done": m.get("phases_done"), "step": m.get("step"),
+                "data": m.get("data_fingerprint"), "created": m.get("created"), "metrics": m.get("metrics", {})}
+
+    # ---------------------------------------------------------------- libraries and search
+    def library(self, dataset, top_k: int | None = DEFAULT_TOP_K, progress=None) -> LibrarySearch:
+        key = (dataset.spec, dataset.fingerprint(), top_k)
+        with self.lock:
+            if key not in self._libraries:
+                self._libraries[key] = LibrarySearch(self.model, self.vocab, dataset, self.dir, self.weights_id,
+                                                     top_k, progress)
+            return self._libraries[key]
+
+    # ---------------------------------------------------------------- one motion, one text
+    def motion_vector(self, joints: np.ndarray) -> np.ndarray:
+        with self.lock:
+            return encode_motions(self.model, [joints]).toarray()[0]
+
+    def text_vector(self, text: str) -> np.ndarray:
+        with self.lock:
+            return encode_texts(self.model, [text]).toarray()[0]
+
+    def caption(self, joints: np.ndarray, library: LibrarySearch | None = None, terms: int = 12) -> dict:
+        vector = self.motion_vector(joints)
+        with self.lock:
+            p = self.model.lexicon.from_full(torch.from_numpy(vector[None]).to(self.model.device))
+            best = mask_predict(self.model, p)[0]
+            baseline = nearest_caption(library, joints) if library is not None else None
+        return {"caption": best.text, "log_prob": round(best.log_prob, 4), "length": best.length,
+                "terms": word_weights(vector, self.vocab, terms), "baseline": baseline}
+
+    def explain(self, joints: np.ndarray, components: int = 3, terms: int = 40) -> dict:
+        vector = self.motion_vector(joints)
+        with self.lock:
+            features = motion_features(self.model, joints)
+        pca = pca_intensities(features, components)
+        return {"terms": word_weights(vector, self.vocab, terms), "pca": pca,
+                "frames_per_patch": self.config.model.patch_frames, "features_shape": list(features.shape)}
+
+    def text_terms(self, text: str, terms: int = 40) -> dict[str, float]:
+        return word_weights(self.text_vector(text), self.vocab, terms)
+
+    def compare(self, joints: np.ndarray, caption: str) -> dict:
+        motion, text = self.motion_vector(joints), self.text_vector(caption)
+        return {"motion_terms": word_weights(motion, self.vocab), "caption_terms": word_weights(text, self.vocab),
+                "score": float(motion @ text), **disagreement(motion, text, caption, self.vocab)}
+
+    # ---------------------------------------------------------------- datasets
+    def audit(self, dataset, progress=None, worst: int = 20) -> dict:
+        search = self.library(dataset, progress=progress)
+        motions = search.motions.matrix().toarray()
+        first = np.cumsum([0] + [len(c.captions) for c in dataset.clips])[:-1]
+        captions = search.captions.matrix()[first].toarray()
+        texts = [c.captions[0] if c.captions else "" for c in dataset.clips]
+        report = audit([c.id for c in dataset.clips], texts, motions, captions, self.vocab, worst=worst)
+        report["dataset"] = dataset.spec
+        return report
