@@ -49,6 +49,8 @@ class BottleneckDecoder(nn.Module):
         """E_cbow (B, H) + masked ids (B, L) -> logits (B, L, V or len(lexicon))."""
         w = _matrix(word_embeddings).detach()
         L = masked_input_ids.shape[1]
+        if L + 1 > self.positions.shape[1]:
+            raise ValueError(f"{L} tokens exceed the decoder's {self.positions.shape[1] - 1} positions (max_text_len)")
         x = torch.cat([e_cbow[:, None, :], F.embedding(masked_input_ids, w)], dim=1)
         x = self.drop(self.norm_in(x + self.positions[:, : L + 1]))
         keep = torch.cat([attention_mask.new_ones(attention_mask.shape[0], 1), attention_mask], dim=1).bool()
