@@ -1,0 +1,140 @@
+"""Serving a real (tiny) checkpoint: encoding, captioning, search, evaluation and their CLI verbs."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine.facade import Engine
+from engine.inference.encode import encode_motions, encode_texts, windows
+from engine.inference.captioner import mask_predict
+from tests.test_train_helpers import DATA
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_checkpoint):
+    return Engine(checkpoint=str(tiny_checkpoint), data=DATA)
+
+
+def test_windows_cover_the_clip_with_overlap():
+    assert windows(10, 32) == [(0, 10)]
+    w = windows(100, 32)
+    assert w[0] == (0, 32) and w[-1] == (68, 100) and all(b - a == 32 for a, b in w)
+    assert all(w[i + 1][0] < w[i][1] for i in range(len(w) - 1))
+
+
+def test_long_motion_vector_is_the_max_over_its_windows(engine):
+    model = engine.service().model
+    joints = engine.clip(DATA, engine.dataset().clips[0].id).joints
+    long = np.concatenate([joints, joints[::-1], joints])[: 3 * model.cfg.max_frames]
+    whole = encode_motions(model, [long]).toarray()[0]
+    parts = [encode_motions(model, [long[a:b]]).toarray()[0] for a, b in windows(len(long), model.cfg.max_frames)]
+    np.testing.assert_allclose(whole, np.max(parts, axis=0), rtol=1e-5, atol=1e-6)
+    assert (whole >= 0).all()
+
+
+def test_text_vectors_are_full_vocabulary_and_dense_vectors_unit(engine):
+    model = engine.service().model
+    lexical = encode_texts(model, ["a person walks", "someone waves the left hand"])
+    assert lexical.shape == (2, 30522) and lexical.nnz > 0
+    dense = encode_texts(model, ["a person walks"], kind="dense")
+    assert dense.shape[0] == 1 and abs(np.linalg.norm(dense[0]) - 1) < 1e-5
+
+
+def test_mask_predict_returns_one_caption_per_motion(engine):
+    model = engine.service().model
+    p = torch.rand(3, len(model.lexicon))
+    captions = mask_predict(model, p, lengths=(4, 6), iterations=3)
+    assert len(captions) == 3
+    for c in captions:
+        assert c.length in (4, 6) and c.text and c.log_prob <= 0
+        assert "[MASK]" not in c.text and "[SEP]" not in c.text
+
+
+def test_search_hits_agree_with_brute_force_scores(engine):
+    result = engine.search("a person walks forward", DATA, k=5, top_k=None)
+    search = engine.service().library(engine.dataset(DATA), None)
+    query = encode_texts(engine.service().model, ["a person walks forward"])
+    brute = np.asarray((query @ search.motions.matrix().T).todense()).ravel()
+    best = np.sort(brute)[::-1][: len(result["hits"])]
+    np.testing.assert_allclose([h["score"] for h in result["hits"]], best, rtol=2e-3, atol=1e-3)
+    assert all(h["terms"] for h in result["hits"])
+
+
+def test_keyword_query_and_no_known_word(engine):
+    from engine.errors import MotionLexError
+    with pytest.raises(MotionLexError, match="keyword"):
+        engine.search("\u2603\u2603", DATA, keywords=True)      # snowmen: [UNK] only
+    with pytest.raises(MotionLexError, match="type a query"):
+        engine.search("   ", DATA)
+    out = engine.search("walk:2 -left", DATA, keywords=True, k=3)
+    assert out["query_terms"][0] == ("walk", 2.0)
+
+
+def test_caption_explain_compare(engine):
+    motion = engine.clip(DATA, engine.dataset().clips[1].id)
+    cap = engine.caption(motion, DATA)
+    assert isinstance(cap["caption"], str) and cap["baseline"]["caption"]
+    exp = engine.explain(motion, components=2)
+    c, t, j = exp["pca"]["intensities"].shape
+    assert c == 2 and j == 22 and t == -(-motion.frames // exp["frames_per_patch"])
+    cmp = engine.compare(motion, "a person walks")
+    assert 0.0 <= cmp["score"] and "motion_only" in cmp
+
+
+def test_index_is_saved_and_reused(engine, tiny_checkpoint):
+    engine.build_index(DATA, top_k=16)
+    saved = list((Path(tiny_checkpoint) / "index").glob("*/motions/manifest.json"))
+    assert saved
+    fresh = Engine(checkpoint=str(tiny_checkpoint), data=DATA)
+    before = {p: p.stat().st_mtime for p in saved}
+    fresh.build_index(DATA, top_k=16)
+    assert all(p.stat().st_mtime == m for p, m in before.items())   # loaded, not rebuilt
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_cli_eval_prints_every_section(tiny_checkpoint):
+    proc = run_cli("eval", "--checkpoint", str(tiny_checkpoint), "--data", DATA, "--split", "test", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    for key in ("retrieval", "protocols", "captioning", "lexical", "feature_health"):
+        assert key in out
+    assert set(out["retrieval"]["t2m"]) >= {"R@1", "R@2", "R@3", "R@5", "R@10", "MedR"}
+    assert set(out["protocols"]) >= {"all", "threshold", "dissimilar", "batches_32"}
+    assert {"BLEU@1", "BLEU@4", "ROUGE-L", "CIDEr", "BERTScore"} <= set(out["captioning"]["model"])
+
+
+def test_cli_search_caption_explain_audit(tiny_checkpoint, tmp_path):
+    ck = ["--checkpoint", str(tiny_checkpoint)]
+    proc = run_cli("search", *ck, "--library", DATA, "--query", "walk", "--keywords", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "hits" in json.loads(proc.stdout)
+    npy = tmp_path / "m.npy"
+    np.save(npy, Engine(data=DATA).clip(DATA, Engine(data=DATA).dataset().clips[0].id).joints)
+    proc = run_cli("caption", str(npy), *ck, "--library", DATA, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["caption"]
+    proc = run_cli("explain", str(npy), *ck, "--caption", "a person walks", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["pca_shape"][2] == 22
+    proc = run_cli("audit", DATA, *ck, "--worst", "3", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)["disagreements"]) == 3
+
+
+def test_cli_user_errors_exit_2_without_traceback(tiny_checkpoint, tmp_path):
+    bad = tmp_path / "bad.npy"
+    bad.write_bytes(b"not an npy file")
+    proc = run_cli("caption", str(bad), "--checkpoint", str(tiny_checkpoint), "--json")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "bad.npy" in proc.stderr
+    proc = run_cli("search", "--checkpoint", str(tmp_path), "--query", "walk")
+    assert proc.returncode == 2 and "not a checkpoint folder" in proc.stderr
