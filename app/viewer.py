@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from engine.render import (JOINT_NAMES, SIDE_COLOURS, SIDE_LABELS, SIDES, bones_by_side,
-                           facing_direction, frame_indices, joint_colours)
+                           facing_direction, frame_indices, heat_colours, joint_colours)
 
 MAX_ANIMATION_FRAMES = 150   # more frames than this are strided: the figure stays light and smooth
 GRID_STEP_M = 0.5
@@ -41,10 +41,22 @@ def _segments(pose: np.ndarray, bones: list[tuple[int, int]]) -> dict:
     return {"x": _r(points[:, 0]), "y": _r(points[:, 1]), "z": _r(points[:, 2])}
 
 
-def _pose_traces(pose: np.ndarray, groups: dict) -> list[dict]:
-    """The four animated traces for one frame, in DYNAMIC_TRACES order (coordinates only)."""
+HEAT_MARKER_SIZE = 9   # joints coloured by intensity are drawn bigger than side-coloured ones (4)
+
+
+def _heat_marker(intensity: np.ndarray) -> dict:
+    """Marker of the joints trace for one frame's (22,) intensities in [0, 1] (fixed scale, so frames compare)."""
+    return dict(size=HEAT_MARKER_SIZE, color=heat_colours(intensity, 0.0, 1.0), line=dict(width=1, color="#7f2704"))
+
+
+def _pose_traces(pose: np.ndarray, groups: dict, intensity: np.ndarray | None = None) -> list[dict]:
+    """The four animated traces for one frame, in DYNAMIC_TRACES order (coordinates, and joint colours
+    when an intensity is given)."""
     traces = [_segments(pose, groups[side]) for side in SIDES]
     traces.append({"x": _r(pose[:, 0]), "y": _r(pose[:, 1]), "z": _r(pose[:, 2])})
+    if intensity is not None:
+        traces[-1]["marker"] = _heat_marker(intensity)
+        traces[-1]["customdata"] = [round(float(v), 2) for v in intensity]
     return [dict(t, type="scatter3d") for t in traces]
 
 
@@ -82,27 +94,37 @@ def front_eye(pose: np.ndarray) -> dict:
     return dict(x=round(float(eye[0]), 3), y=round(float(eye[1]), 3), z=0.45)
 
 
-def skeleton_figure(joints: np.ndarray, fps: float = 20.0, title: str = "") -> go.Figure:
+def skeleton_figure(joints: np.ndarray, fps: float = 20.0, title: str = "",
+                    joint_intensity: np.ndarray | None = None) -> go.Figure:
     """An animated 3D skeleton: side-coloured bones, joints, floor grid, root path, play/pause and a scrub slider.
 
     joints: (T, 22, 3) canonical positions in metres (Y up). Clips longer than
     MAX_ANIMATION_FRAMES are strided for the animation; the annotation says so.
+    joint_intensity: optional (T, 22) values in [0, 1]; joints are then coloured per frame on the
+    heat ramp (pale = low, dark red = high) instead of by side.
     """
     joints = np.asarray(joints, dtype=np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (len(JOINT_NAMES), 3) or joints.shape[0] == 0:
         raise ValueError(f"expected joints of shape (T, {len(JOINT_NAMES)}, 3), got {joints.shape}")
+    heat = None
+    if joint_intensity is not None:
+        heat = np.clip(np.asarray(joint_intensity, dtype=np.float64), 0.0, 1.0)
+        if heat.shape != joints.shape[:2]:
+            raise ValueError(f"joint_intensity must have shape {joints.shape[:2]}, got {heat.shape}")
     total = joints.shape[0]
     shown = frame_indices(total, MAX_ANIMATION_FRAMES)
     step = int(shown[1] - shown[0]) if len(shown) > 1 else 1
     pts = to_plotly(joints)
     groups = bones_by_side()
 
-    first = _pose_traces(pts[0], groups)
+    first = _pose_traces(pts[0], groups, None if heat is None else heat[0])
     for side, trace in zip(SIDES, first):
         trace.update(mode="lines", name=SIDE_LABELS[side], line=dict(color=SIDE_COLOURS[side], width=7),
                      hoverinfo="skip", legendgroup=side)
     first[3].update(mode="markers", name="joints", text=list(JOINT_NAMES), hovertemplate="%{text}<extra></extra>",
                     marker=dict(size=4, color=joint_colours(), line=dict(width=0)), showlegend=False)
+    if heat is not None:
+        first[3].update(marker=_heat_marker(heat[0]), hovertemplate="%{text}: %{customdata}<extra></extra>")
 
     x0, x1, y0, y1 = _floor_bounds(pts[:, :, :2].reshape(-1, 2))
     root = pts[:, 0]
@@ -111,7 +133,8 @@ def skeleton_figure(joints: np.ndarray, fps: float = 20.0, title: str = "") -> g
     top = max(float(pts[..., 2].max()) + 0.15, 1.0)
 
     duration_s = total / fps
-    frames = [dict(name=str(i), data=_pose_traces(pts[i], groups), traces=DYNAMIC_TRACES) for i in shown]
+    frames = [dict(name=str(i), data=_pose_traces(pts[i], groups, None if heat is None else heat[i]),
+                   traces=DYNAMIC_TRACES) for i in shown]
     frame_ms = 1000.0 * step / fps
     play = dict(label="▶ Play", method="animate",
                 args=[None, dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
@@ -127,6 +150,8 @@ def skeleton_figure(joints: np.ndarray, fps: float = 20.0, title: str = "") -> g
     note = f"{total} frames · {fps:g} fps · {duration_s:.1f} s · grid {GRID_STEP_M:g} m"
     if step > 1:
         note += f" · animation shows one frame in {step} ({len(shown)} of {total})"
+    if heat is not None:
+        note += " · joints: pale = low, dark red = high"
     layout = dict(
         title=dict(text=title or "motion", x=0.01, xanchor="left", font=dict(size=15)),
         height=540, margin=dict(l=0, r=0, t=40, b=40), paper_bgcolor="white",
@@ -161,9 +186,10 @@ def for_browser(fig: go.Figure) -> go.Figure:
     return out
 
 
-def motion_plot(joints: np.ndarray, fps: float = 20.0, title: str = "") -> go.Figure:
+def motion_plot(joints: np.ndarray, fps: float = 20.0, title: str = "",
+                joint_intensity: np.ndarray | None = None) -> go.Figure:
     """What a tab hands to gr.Plot: the skeleton figure, ready for Gradio's plotly renderer."""
-    return for_browser(skeleton_figure(joints, fps, title))
+    return for_browser(skeleton_figure(joints, fps, title, joint_intensity))
 
 
 # Runs once per page: attaches the frames carried in layout.meta to each plotly graph div.

@@ -7,7 +7,9 @@ message is meant for a person, so a front end can show it as is.
 from __future__ import annotations
 
 import os
+import re
 import threading
+import time
 from pathlib import Path
 
 from .errors import InputError, MotionLexError, SpecError
@@ -29,6 +31,7 @@ class Engine:
         self._datasets: dict = {}
         self._open_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._job = None   # the background TrainingJob (one at a time), see "-- training"
 
     # -- datasets -----------------------------------------------------------------------
     def datasets(self) -> list[str]:
@@ -133,6 +136,74 @@ class Engine:
     def audit(self, spec: str | None = None, progress=None) -> dict:
         return self.service().audit(self.dataset(spec), progress)
 
+    # -- training -----------------------------------------------------------------------
+    def start_training(self, data: str, preset: str = "tiny", phases: str = "all", out: str | None = None,
+                       overrides: list[str] | None = None, max_minutes: float | None = None) -> str:
+        """Start `python -m engine train` in the background (one run at a time); returns the run's id.
+
+        The preset, phases and overrides are checked here first, so a typo is a message now rather
+        than a failed run later. out defaults to runs/<timestamp> in the repository.
+        """
+        from .config import ALL_PHASES, apply_overrides, preset as load_preset
+        from .train.worker import REPO_ROOT, TrainingJob
+
+        if self._job is not None and self._job.running:
+            raise MotionLexError(f"a training run is already going ({self._job.out_dir}); cancel it first")
+        if not data or not data.strip():
+            raise SpecError("give a dataset spec to train on, e.g. synthetic")
+        names = [p.strip().lower() for p in (phases or "").split(",") if p.strip()]
+        unknown = [n for n in names if n not in ALL_PHASES + ("all",)]
+        if unknown or not names:
+            raise SpecError(f"unknown phase(s) {', '.join(unknown) or '(none)'}; expected all or some of "
+                            f"{', '.join(ALL_PHASES)}")
+        overrides = [o.strip() for o in overrides or [] if o.strip()]
+        apply_overrides(load_preset(preset), overrides)          # raises SpecError on a bad key or value
+        if max_minutes is not None and max_minutes <= 0:
+            raise SpecError("max minutes must be positive (or empty for no limit)")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out_dir = Path(out).expanduser() if out and out.strip() else Path("runs") / stamp
+        if not out_dir.is_absolute():
+            out_dir = REPO_ROOT / out_dir
+        if (out_dir / "manifest.json").exists():
+            raise MotionLexError(f"{out_dir} already holds a trained checkpoint; choose another output folder")
+        self._job = TrainingJob(data.strip(), out_dir, preset, ",".join(names), overrides, max_minutes).start()
+        return f"{out_dir.name}@{stamp}"
+
+    def training_status(self) -> dict:
+        """The current run's state ("idle" without one), phase, step / total steps, last metrics, log tail."""
+        if self._job is None:
+            return {"state": "idle"}
+        status = self._job.status()
+        tail = self._job.log_tail(40)
+        progress = _last_progress_line(tail)
+        if progress:   # the log line carries total steps, which metrics.jsonl does not
+            status.update(progress)
+        status["log_tail"] = tail
+        return status
+
+    def cancel_training(self) -> dict:
+        if self._job is None or not self._job.running:
+            raise MotionLexError("no training run is going")
+        self._job.cancel()
+        return self.training_status()
+
+    def training_metrics(self, out: str | None = None) -> list[dict]:
+        """Records of a run's metrics.jsonl (the current run's when out is None)."""
+        from .train.worker import TrainingJob
+
+        if out is None:
+            return self._job.metrics() if self._job is not None else []
+        return TrainingJob("-", out).metrics()
+
+    def use_checkpoint(self, path: str | os.PathLike) -> dict:
+        """Serve another checkpoint from now on (e.g. the one just trained); returns its info."""
+        from .inference.service import ModelService
+
+        service = ModelService(path)   # raises InputError when it is not a checkpoint folder
+        with self._service_lock:
+            self._service, self.checkpoint = service, str(path)
+        return service.info()
+
     # -- files --------------------------------------------------------------------------
     def load_file(self, path: str | os.PathLike, mapping: str | os.PathLike | None = None) -> Motion:
         """An uploaded or local motion file (.bvh or .npy) as a canonical Motion.
@@ -156,6 +227,18 @@ class Engine:
         except (ValueError, IndexError, KeyError, UnicodeDecodeError, OSError) as err:
             # A reader tripping over a malformed file is the file's fault, not a crash.
             raise InputError(path.name, f"cannot read this file ({type(err).__name__}: {err})") from None
+
+
+_PROGRESS_LINE = re.compile(r"^\[(\w+) (\d+)/(\d+)\]", re.M)
+
+
+def _last_progress_line(log: str) -> dict | None:
+    """`[phase step/total] ...` lines that `engine train` prints to its log -> the last one as numbers."""
+    found = _PROGRESS_LINE.findall(log)
+    if not found:
+        return None
+    phase, step, total = found[-1]
+    return {"phase": phase, "step": int(step), "total_steps": int(total)}
 
 
 def clip_row(clip) -> dict:
