@@ -4,6 +4,9 @@
     python -m engine train --data bandai:../shared/data/bandai/bandai-namco-dataset-2-bvh.tar.xz \
         --preset tiny --phases lexmlm,cmmm --out runs/b --set train.cmmm.steps=100 --max-minutes 30
     torchrun --nproc_per_node=2 -m engine train ...     (DDP: gloo on CPU, nccl on GPU)
+
+On a CPU, export THP_MEM_ALLOC_ENABLE=1 (PyTorch's transparent huge pages; ~20% faster steps here).
+Output: OUT/metrics.jsonl, OUT/<phase>/ checkpoints (resumable), OUT/ the final model (manifest.json).
 """
 from __future__ import annotations
 

@@ -34,8 +34,8 @@ def train_command(data: str, out_dir: str | Path, preset: str = "tiny", phases: 
 class TrainingJob:
     def __init__(self, data: str, out_dir: str | Path, preset: str = "tiny", phases: str = "all",
                  overrides: list[str] | None = None, max_minutes: float | None = None, resume: bool = False):
-        self.out_dir = Path(out_dir)
-        self.command = train_command(data, out_dir, preset, phases, overrides, max_minutes, resume)
+        self.out_dir = Path(out_dir).resolve()   # the child runs in the repository root
+        self.command = train_command(data, self.out_dir, preset, phases, overrides, max_minutes, resume)
         self.log_path = self.out_dir / "train.log"
         self.process: subprocess.Popen | None = None
         self.started: float | None = None
