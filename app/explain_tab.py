@@ -30,7 +30,8 @@ def caption_markdown(result: dict, title: str) -> str:
 def disagreement_markdown(cmp: dict, caption: str) -> str:
     motion_only = escape(words_text(cmp["motion_only"], 8)) or "(none)"
     caption_only = escape(words_text(cmp["caption_only"], 8)) or "(none)"
-    return (f"Compared with *{escape(caption)}* · lexical score {cmp['score']:.2f}\n\n"
+    return (f"Compared with *{escape(caption)}* · disagreement {cmp['score']:.2f} "
+            "(1 − cosine of the two word vectors: 0 = the same words, 1 = nothing shared)\n\n"
             f"**The motion shows, the caption never says:** {motion_only}\n\n"
             f"**The caption says, the motion does not show:** {caption_only}")
 

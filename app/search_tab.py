@@ -59,7 +59,7 @@ def build(engine, demo: gr.Blocks) -> None:
             status = gr.Markdown(elem_id="search-status")
             table = gr.Dataframe(headers=TABLE_HEADERS, datatype=["number", "str", "number", "str", "str"],
                                  interactive=False, wrap=True, max_height=420,
-                                 column_widths=["7%", "23%", "9%", "36%", "25%"], elem_id="search-table")
+                                 column_widths=["6%", "22%", "9%", "36%", "27%"], elem_id="search-table")
             bars = gr.Plot(show_label=False, elem_id="search-terms")
         with gr.Column(scale=5):
             plot = gr.Plot(show_label=False, elem_id="search-plot")

@@ -84,7 +84,7 @@ def build(engine, demo: gr.Blocks) -> None:
             with gr.Row():
                 preset = gr.Dropdown(PRESETS, value="tiny", label="Preset", info="tiny: CPU minutes; paper: GPU",
                                      elem_id="train-preset")
-                minutes = gr.Number(value=None, label="Max minutes", info="empty: no limit", minimum=0,
+                minutes = gr.Number(value=None, label="Max minutes", info="0: no limit", minimum=0,
                                     elem_id="train-minutes")
             phases = gr.CheckboxGroup(PHASES, value=PHASES[:4], label="Phases", elem_id="train-phases")
             out = gr.Textbox(label="Output folder", placeholder="runs/<date-time>",
@@ -98,7 +98,7 @@ def build(engine, demo: gr.Blocks) -> None:
                 use = gr.Button("Use this checkpoint", elem_id="train-use")
         with gr.Column(scale=6):
             status = gr.Markdown(status_markdown({"state": "idle"}), elem_id="train-status")
-            curves = gr.Plot(show_label=False, elem_id="train-curves")
+            curves = gr.Plot(loss_figure([]), show_label=False, elem_id="train-curves")
             message = gr.Markdown(elem_id="train-message")
             with gr.Accordion("Log", open=False):
                 log = gr.Code(language=None, lines=12, interactive=False, elem_id="train-log")

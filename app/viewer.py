@@ -41,7 +41,7 @@ def _segments(pose: np.ndarray, bones: list[tuple[int, int]]) -> dict:
     return {"x": _r(points[:, 0]), "y": _r(points[:, 1]), "z": _r(points[:, 2])}
 
 
-HEAT_MARKER_SIZE = 9   # joints coloured by intensity are drawn bigger than side-coloured ones (4)
+HEAT_MARKER_SIZE = 6   # joints coloured by intensity are drawn bigger than side-coloured ones (4)
 
 
 def _heat_marker(intensity: np.ndarray) -> dict:
