@@ -276,24 +276,29 @@ def to_dict(cfg) -> dict:
     return dataclasses.asdict(cfg)
 
 
-def from_dict(data: dict, cls=Config):
-    """Rebuild a (nested) config; unknown keys are an error, missing keys take the defaults."""
+def from_dict(data: dict, cls=Config, strict: bool = True):
+    """Rebuild a (nested) config; missing keys take the defaults. Unknown keys are an error, or with
+    strict=False (a checkpoint written by an older version) dropped with a warning."""
     if not isinstance(data, dict):
         raise SpecError(f"expected a mapping for {cls.__name__}, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     known = {f.name for f in fields(cls)}
     unknown = set(data) - known
-    if unknown:
+    if unknown and strict:
         raise SpecError(f"unknown {cls.__name__} keys: {', '.join(sorted(unknown))}")
+    if unknown:
+        import warnings
+        warnings.warn(f"ignoring config keys this version does not know: {cls.__name__}."
+                      f"{', '.join(sorted(unknown))}", stacklevel=2)
     kwargs = {}
-    for name, value in data.items():
-        kwargs[name] = _coerce(value, hints[name], f"{cls.__name__}.{name}")
+    for name in known & set(data):
+        kwargs[name] = _coerce(data[name], hints[name], f"{cls.__name__}.{name}", strict)
     return cls(**kwargs)
 
 
-def _coerce(value, hint, key):
+def _coerce(value, hint, key, strict=True):
     if isinstance(hint, type) and is_dataclass(hint):
-        return from_dict(value, hint)
+        return from_dict(value, hint, strict)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is tuple and isinstance(value, list):
         return tuple(_coerce(v, args[0], key) for v in value) if args else tuple(value)
@@ -302,7 +307,7 @@ def _coerce(value, hint, key):
             return None
         for arg in (a for a in args if a is not type(None)):
             if isinstance(arg, type) and is_dataclass(arg) and isinstance(value, dict):
-                return from_dict(value, arg)
+                return from_dict(value, arg, strict)
             if typing.get_origin(arg) is tuple and isinstance(value, list):
                 return _coerce(value, arg, key)
         return value

@@ -147,7 +147,7 @@ def load_weights(model, directory: str | Path, manifest: dict) -> None:
     """Load stored weights into a freshly built model, checking the base model and the key sets."""
     directory = Path(directory)
     expected = manifest["base_text_hash"]
-    actual = base_text_hash(from_dict(manifest["config"]))
+    actual = base_text_hash(from_dict(manifest["config"], strict=False))
     if actual != expected:
         raise InputError(directory, f"the base text model does not match this checkpoint (hash {actual}, "
                          f"checkpoint expects {expected}, base {manifest.get('base_text_model')!r}); "
@@ -178,7 +178,7 @@ def load_weights(model, directory: str | Path, manifest: dict) -> None:
 def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu"):
     """(model, config, manifest) from a checkpoint folder; the model is in eval mode on `device`."""
     manifest = read_manifest(directory)
-    cfg = from_dict(manifest["config"])
+    cfg = from_dict(manifest["config"], strict=False)
     model = build_model(cfg)
     load_weights(model, directory, manifest)
     return model.to(device).eval(), cfg, manifest

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from ..config import ALL_PHASES, PHASES, Config, to_dict
+from ..config import ALL_PHASES, PHASES, Config
 from ..errors import SpecError
 from . import distributed
 from .batching import Batcher, text_corpus
@@ -45,6 +46,7 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
     began = time.time()
     names = parse_phases(phases)
     specs = list(specs or config.data.specs)
+    config = replace(config, data=replace(config.data, specs=tuple(specs)))   # saved with the checkpoints
     out = Path(out_dir)
     previous = [out / MANIFEST] + [out / n / MANIFEST for n in ALL_PHASES]
     if not resume and any(p.exists() for p in previous):
@@ -111,7 +113,6 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
 
 def _data_cfg(config: Config):
     """Windows never exceed what the motion encoder's temporal table covers."""
-    from dataclasses import replace
     return replace(config.data, max_frames=min(config.data.max_frames, config.model.max_frames))
 
 
@@ -138,5 +139,3 @@ def _truncate_metrics(path: Path, phase: str, step: int) -> None:
     from .atomic import atomic_write_bytes
     atomic_write_bytes(path, ("\n".join(keep) + "\n" if keep else "").encode())
 
-
-__all__ = ["train", "parse_phases", "to_dict"]
