@@ -70,3 +70,11 @@ def test_total_steps_from_epochs():
     phase = preset("paper").train.cmmm
     assert phase.total_steps(640) == 200 * 10
     assert preset("tiny").train.cmmm.total_steps(10) == preset("tiny").train.cmmm.steps
+
+
+def test_checkpoint_configs_from_older_versions_load_with_a_warning():
+    data = to_dict(preset("tiny"))
+    data["data"]["retired_option"] = 3
+    with pytest.warns(UserWarning, match="retired_option"):
+        cfg = from_dict(data, strict=False)
+    assert cfg == preset("tiny")

@@ -45,7 +45,7 @@ def run(args) -> dict:
         if args.quiet or sys.stderr.isatty():   # a tty has the tqdm bar already
             return
         terms = " ".join(f"{k}={v:.4g}" for k, v in record.items()
-                         if isinstance(v, float) and k not in ("time", "seconds_per_step"))
+                         if isinstance(v, float) and k not in ("time", "seconds", "seconds_per_step"))
         print(f"[{record['phase']} {record['step']}/{record['total_steps']}] {terms} "
               f"({record['seconds_per_step']:.2f} s/step)", file=sys.stderr, flush=True)
 

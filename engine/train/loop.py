@@ -137,7 +137,8 @@ def train_phase(model: nn.Module, phase, run: PhaseRun) -> PhaseResult:
         window_steps += 1
         bar.update(1)
         if step % cfg.train.log_every == 0 or step == run.total_steps:
-            record = _log(run, phase.name, step, loss, terms, optimizer, time.time() - window_start, window_steps)
+            record = _log(run, phase.name, step, loss, terms, optimizer, time.time() - window_start, window_steps,
+                          time.time() - began)
             bar.set_postfix(loss=f"{record['loss']:.4f}")
             window_start, window_steps = time.time(), 0
         if step % cfg.train.checkpoint_every == 0 and step < run.total_steps:
@@ -165,11 +166,13 @@ def _floats(terms: dict) -> dict:
     return {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in terms.items()}
 
 
-def _log(run: PhaseRun, phase: str, step: int, loss, terms, optimizer, seconds: float, steps: int) -> dict:
+def _log(run: PhaseRun, phase: str, step: int, loss, terms, optimizer, seconds: float, steps: int,
+         elapsed: float) -> dict:
     values = {k: all_reduce_mean(v) for k, v in _floats(terms).items()}
-    record = {"step": step, "phase": phase, "loss": all_reduce_mean(float(loss.detach())), **values,
+    record = {"step": step, "total_steps": run.total_steps, "phase": phase,
+              "loss": all_reduce_mean(float(loss.detach())), **values,
               "lr": {g.get("name", str(i)): g["lr"] for i, g in enumerate(optimizer.param_groups)},
-              "seconds_per_step": seconds / max(1, steps), "time": time.time()}
+              "seconds": round(elapsed, 3), "seconds_per_step": seconds / max(1, steps), "time": time.time()}
     if not all(math.isfinite(v) for v in values.values()):
         record["warning"] = "non-finite loss term"
     if run.dist.is_main:
@@ -177,7 +180,7 @@ def _log(run: PhaseRun, phase: str, step: int, loss, terms, optimizer, seconds: 
         with open(run.metrics_path, "a") as handle:
             handle.write(json.dumps(record) + "\n")
         if run.progress is not None:
-            run.progress({**record, "total_steps": run.total_steps})
+            run.progress(record)
     return record
 
 

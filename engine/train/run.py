@@ -108,6 +108,7 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
     return {"phases": names, "phases_done": done, "stopped": "time budget" if stopped else None,
             "results": results, "seconds": round(time.time() - began, 1), "checkpoint": final,
             "resume_from": None if not stopped else str(out), "device": str(device), "world_size": info.world,
+            "rank": info.rank,
             "data": ",".join(specs), "data_fingerprint": fingerprint, "train_clips": len(train_clips)}
 
 

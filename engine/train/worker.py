@@ -101,5 +101,6 @@ class TrainingJob:
         state = ("not started" if self.process is None else "running" if code is None
                  else "cancelled" if self.cancelled else "finished" if code == 0 else "failed")
         return {"state": state, "exit_code": code, "phase": last and last["phase"], "step": last and last["step"],
+                "total_steps": last and last.get("total_steps"),
                 "last_metrics": last, "seconds": None if self.started is None else time.time() - self.started,
                 "out_dir": str(self.out_dir), "command": " ".join(self.command)}
