@@ -1,0 +1,24 @@
+"""Exporting a run for serving: float16 weights only, same words and scores within float16 precision."""
+import numpy as np
+from safetensors.torch import load_file
+
+from engine.inference.encode import encode_texts
+from engine.train.checkpoint import load_checkpoint, read_manifest
+from engine.train.export import export_checkpoint
+
+
+def test_export_halves_the_weights_and_serves_the_same_vectors(tiny_checkpoint, tmp_path):
+    out = export_checkpoint(tiny_checkpoint, tmp_path / "served")
+    manifest = read_manifest(tmp_path / "served")
+    assert manifest["train_state"] is None and manifest["dtype"] == "float16"
+    tensors = load_file(str(tmp_path / "served" / manifest["weights"]))
+    floats = [t for t in tensors.values() if t.is_floating_point()]
+    assert floats and all(str(t.dtype) == "torch.float16" for t in floats)
+    original = (tiny_checkpoint / read_manifest(tiny_checkpoint)["weights"]).stat().st_size
+    assert out["bytes"] < 0.6 * original
+
+    texts = ["a person walks forward", "someone raises the left hand"]
+    a = encode_texts(load_checkpoint(tiny_checkpoint)[0], texts).toarray()
+    b = encode_texts(load_checkpoint(tmp_path / "served")[0], texts).toarray()
+    assert np.abs(a - b).max() < 2e-2 * max(1.0, np.abs(a).max())
+    assert (np.argsort(-a, axis=1)[:, :5] == np.argsort(-b, axis=1)[:, :5]).mean() > 0.8
