@@ -36,6 +36,19 @@ class PhaseConfig:
     lr_heads: float = 1e-3
     warmup_steps: int = 0       # linear lr warm-up
 
+    def __post_init__(self):
+        name = type(self).__name__
+        if self.batch_size < 1 or self.steps < 0 or self.warmup_steps < 0:
+            raise SpecError(f"{name}: batch_size must be >= 1, steps and warmup_steps >= 0")
+        if self.steps == 0 and self.epochs <= 0:
+            raise SpecError(f"{name}: set steps > 0 or epochs > 0")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if "mask" in f.name and not 0.0 <= value <= 1.0:
+                raise SpecError(f"{name}.{f.name} is a ratio in [0, 1], got {value}")
+            if f.name.startswith(("lr_", "w_")) and value < 0:
+                raise SpecError(f"{name}.{f.name} must be >= 0, got {value}")
+
     def total_steps(self, n_items: int) -> int:
         if self.steps > 0:
             return self.steps
@@ -124,6 +137,10 @@ class TrainConfig:
     checkpoint_every: int = 200
 
     def __post_init__(self):
+        if self.log_every < 1 or self.checkpoint_every < 1:
+            raise SpecError("train.log_every and train.checkpoint_every must be >= 1")
+        if self.temperature <= 0 or self.lex_temperature <= 0:
+            raise SpecError("train.temperature and train.lex_temperature must be > 0")
         if self.triplet not in TRIPLET_MODES:
             raise SpecError(f"train.triplet must be one of {', '.join(TRIPLET_MODES)}, got {self.triplet!r}")
 

@@ -41,6 +41,9 @@ def test_overrides_convert_types():
     ("train.cccl=maybe", "expected true or false"),
     ("train.triplet=sometimes", "train.triplet must be one of"),
     ("no_equals_sign", "not key=value"),
+    ("train.lexmlm.enc_mask=1.5", "is a ratio in"),
+    ("train.cmmm.batch_size=0", "batch_size must be >= 1"),
+    ("train.checkpoint_every=0", "must be >= 1"),
 ])
 def test_bad_overrides_are_clear_spec_errors(override, message):
     with pytest.raises(SpecError, match=message):

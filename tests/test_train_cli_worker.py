@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+from engine.train.checkpoint import read_manifest
 from engine.train.worker import TrainingJob
 from tests.test_train_helpers import DATA, SMALL
 
@@ -49,3 +50,6 @@ def test_training_job_can_be_cancelled(tmp_path):
     assert job.metrics(), job.log_tail()
     job.cancel()
     assert job.status()["state"] == "cancelled" and not job.running
+    # SIGTERM made the loop checkpoint where it was, so the run can be resumed later.
+    state = read_manifest(tmp_path / "run" / "cmmm")
+    assert state["step"] >= 1 and not state["complete"] and state["train_state"]

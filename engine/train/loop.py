@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class PhaseResult:
     last_terms: dict
     seconds: float
     seconds_per_step: float
+    stopped: str | None = None       # "time budget" | "signal" when the phase did not finish
 
 
 def set_trainable(model: nn.Module, names: set[str] | None) -> list[nn.Parameter]:
@@ -119,47 +121,72 @@ def train_phase(model: nn.Module, phase, run: PhaseRun) -> PhaseResult:
     bar = tqdm(total=run.total_steps, initial=start, desc=phase.name, disable=not show, dynamic_ncols=True)
     began, terms, step = time.time(), {}, start
     window_start, window_steps = time.time(), 0
-    stopped = False
-    while step < run.total_steps:
-        if _out_of_time(run):
-            stopped = True
-            break
-        torch.manual_seed(step_seed(cfg.train.seed, phase.name, step, run.dist.rank))
-        batch = to_device(run.batcher.batch(step), run.device)
-        set_lr(optimizer, step, phase_cfg.warmup_steps)
-        loss, terms = stepper(batch, step, run.total_steps)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.train.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip)
-        optimizer.step()
-        step += 1
-        window_steps += 1
-        bar.update(1)
-        if step % cfg.train.log_every == 0 or step == run.total_steps:
-            record = _log(run, phase.name, step, loss, terms, optimizer, time.time() - window_start, window_steps,
-                          time.time() - began)
-            bar.set_postfix(loss=f"{record['loss']:.4f}")
-            window_start, window_steps = time.time(), 0
-        if step % cfg.train.checkpoint_every == 0 and step < run.total_steps:
-            _checkpoint(model, optimizer, run, phase.name, step, complete=False, terms=terms)
+    stopped = None
+    with StopOnSignal() as stop:
+        while step < run.total_steps and not (stopped := _should_stop(run, stop)):
+            loss, terms = _train_step(phase, run, stepper, optimizer, params, phase_cfg, step)
+            step += 1
+            window_steps += 1
+            bar.update(1)
+            if step % cfg.train.log_every == 0 or step == run.total_steps:
+                record = _log(run, phase.name, step, loss, terms, optimizer, time.time() - window_start,
+                              window_steps, time.time() - began)
+                bar.set_postfix(loss=f"{record['loss']:.4f}")
+                window_start, window_steps = time.time(), 0
+            if step % cfg.train.checkpoint_every == 0 and step < run.total_steps:
+                _checkpoint(model, optimizer, run, phase.name, step, complete=False, terms=terms)
     bar.close()
     set_trainable(model, None)   # back to "everything but the base-frozen weights" for later users
     complete = step >= run.total_steps
     _checkpoint(model, optimizer, run, phase.name, step, complete=complete, terms=terms)
     seconds = time.time() - began
     done = max(1, step - start)
-    return PhaseResult(step, complete and not stopped, _floats(terms), seconds, seconds / done)
+    return PhaseResult(step, complete, _floats(terms), seconds, seconds / done, None if complete else stopped)
 
 
-def _out_of_time(run: PhaseRun) -> bool:
-    """All ranks must agree to stop, so rank 0's clock decides."""
-    late = run.deadline is not None and time.time() > run.deadline
+class StopOnSignal:
+    """SIGTERM (the app's cancel button, a scheduler's pre-emption) asks the loop to checkpoint and stop."""
+
+    def __init__(self):
+        self.requested, self.previous = False, None
+
+    def __enter__(self):
+        try:
+            self.previous = signal.signal(signal.SIGTERM, self._handle)
+        except ValueError:        # not the main thread: leave signals alone
+            self.previous = None
+        return self
+
+    def _handle(self, signum, frame):
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def _should_stop(run: PhaseRun, stop: StopOnSignal) -> str | None:
+    """All ranks must agree to stop, so rank 0's clock (and its signal) decides."""
+    code = 1.0 if stop.requested else 2.0 if run.deadline is not None and time.time() > run.deadline else 0.0
     if run.dist.enabled:
-        flag = torch.tensor([1.0 if late else 0.0])
+        flag = torch.tensor([code])
         torch_dist.broadcast(flag, src=0)
-        late = bool(flag.item())
-    return late
+        code = float(flag.item())
+    return {0.0: None, 1.0: "signal", 2.0: "time budget"}[code]
+
+
+def _train_step(phase, run: PhaseRun, stepper, optimizer, params, phase_cfg, step: int):
+    """One optimiser step on global batch `step`; its randomness is seeded by (seed, phase, step, rank)."""
+    torch.manual_seed(step_seed(run.cfg.train.seed, phase.name, step, run.dist.rank))
+    batch = to_device(run.batcher.batch(step), run.device)
+    set_lr(optimizer, step, phase_cfg.warmup_steps)
+    loss, terms = stepper(batch, step, run.total_steps)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if run.cfg.train.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(params, run.cfg.train.grad_clip)
+    optimizer.step()
+    return loss.detach(), terms
 
 
 def _floats(terms: dict) -> dict:

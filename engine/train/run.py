@@ -66,7 +66,7 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
     deadline = None if max_minutes is None else began + 60.0 * max_minutes
     metrics_path = out / "metrics.jsonl"
 
-    done, results, stopped = [], {}, False
+    done, results, stopped = [], {}, None
     for name in names:
         phase_dir = out / name
         state = None
@@ -94,7 +94,7 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
                          "seconds": round(result.seconds, 1), "seconds_per_step": round(result.seconds_per_step, 4),
                          "final": result.last_terms, "items": batcher.num_items}
         if not result.complete:
-            stopped = True
+            stopped = result.stopped or "stopped"
             break
         done.append(name)
 
@@ -105,7 +105,7 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
                                 metrics={n: r.get("final", {}) for n, r in results.items()})
         final = str(final)
     distributed.teardown(info)
-    return {"phases": names, "phases_done": done, "stopped": "time budget" if stopped else None,
+    return {"phases": names, "phases_done": done, "stopped": stopped,
             "results": results, "seconds": round(time.time() - began, 1), "checkpoint": final,
             "resume_from": None if not stopped else str(out), "device": str(device), "world_size": info.world,
             "rank": info.rank,
