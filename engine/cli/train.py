@@ -24,6 +24,8 @@ def add_parser(sub):
                         help="config override, e.g. model.motion_depth=6 or train.lexcmlp.steps=100 (repeatable)")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="time budget: stop cleanly and checkpoint when it runs out")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice); fewer when sharing the machine")
     parser.add_argument("--quiet", action="store_true", help="no per-log-step lines on stderr")
     parser.set_defaults(func=run)
     return parser
@@ -35,6 +37,9 @@ def run(args) -> dict:
     from ..config import apply_overrides, preset
     from ..train.run import train
 
+    if args.threads:
+        import torch
+        torch.set_num_threads(max(1, args.threads))
     config = preset(args.preset)
     specs = [s for s in args.data.split(",") if s.strip()] if args.data else None
     if specs:
