@@ -334,7 +334,7 @@ def _coerce(value, hint, key, strict=True):
 
 
 def save_config(cfg: Config, path: str | Path) -> Path:
-    from .train.atomic import atomic_write_bytes
+    from .atomic import atomic_write_bytes
     return atomic_write_bytes(Path(path), json.dumps(to_dict(cfg), indent=1).encode())
 
 

@@ -82,7 +82,8 @@ def test_not_an_archive(tmp_path, cache):
 
 
 def test_cache_dir_and_atomic_writes(tmp_path, cache):
-    from engine.data.cache import atomic_save_npy, cache_dir, cache_key
+    from engine.atomic import atomic_save_npy
+    from engine.data.cache import cache_dir, cache_key
     import numpy as np
 
     assert cache_dir() == cache and cache.is_dir()

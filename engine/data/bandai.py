@@ -21,7 +21,8 @@ import numpy as np
 from ..errors import InputError, SpecError
 from ..motion import MAX_FILE_BYTES, Motion, validate_joints
 from ..skeleton import FPS
-from .cache import atomic_save_npy, atomic_write_json, cache_dir, cache_key, file_identity
+from ..atomic import atomic_save_npy, atomic_write_json
+from .cache import cache_dir, cache_key, file_identity
 from .captions import bandai_label, captions_for
 from .clip import Clip
 from .dataset import Dataset

@@ -1,4 +1,4 @@
-"""The on-disk cache for converted datasets: one folder, atomic writes, keys that change with the code.
+"""The on-disk cache for converted datasets: one folder, keys that change with the code.
 
 Converted motions are expensive (the Bandai archive takes minutes to convert) and cheap to keep,
 so every conversion lands here once. A key mixes the source's identity (size, mtime or a hash)
@@ -10,10 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
-import numpy as np
 
 # Bump when a reader, the canonical form or a converter changes what lands in the cache.
 CODE_VERSION = "data-1"
@@ -44,33 +42,6 @@ def cache_key(*parts: object) -> str:
     """A short stable hex key from the source's identity parts, CODE_VERSION and the readers' code."""
     text = json.dumps([CODE_VERSION, reader_version(), *[str(p) for p in parts]])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _atomic(path: Path, write) -> Path:
-    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    return _atomic(path, lambda handle: handle.write(data))
-
-
-def atomic_write_json(path: Path, obj) -> Path:
-    return atomic_write_bytes(path, json.dumps(obj, indent=1).encode())
-
-
-def atomic_save_npy(path: Path, array: np.ndarray) -> Path:
-    return _atomic(path, lambda handle: np.save(handle, array, allow_pickle=False))
 
 
 def file_identity(path: Path) -> str:

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save
 
 from ..config import Config, from_dict, to_dict
 from ..errors import InputError
-from .atomic import atomic_write, atomic_write_bytes, atomic_write_json
+from ..atomic import atomic_write, atomic_write_bytes, atomic_write_json
 
 FORMAT = "motionlex-checkpoint-1"
 MANIFEST = "manifest.json"

@@ -137,6 +137,6 @@ def _truncate_metrics(path: Path, phase: str, step: int) -> None:
         if record.get("phase") == phase and record.get("step", 0) > step:
             continue
         keep.append(line)
-    from .atomic import atomic_write_bytes
+    from ..atomic import atomic_write_bytes
     atomic_write_bytes(path, ("\n".join(keep) + "\n" if keep else "").encode())
 

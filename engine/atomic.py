@@ -54,3 +54,9 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 
 def atomic_write_json(path: str | Path, obj) -> Path:
     return atomic_write_bytes(path, json.dumps(obj, indent=1, default=float).encode())
+
+
+def atomic_save_npy(path: str | Path, array) -> Path:
+    import numpy as np
+
+    return atomic_write(path, lambda handle: np.save(handle, array, allow_pickle=False))
