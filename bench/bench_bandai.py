@@ -6,7 +6,6 @@ forward kinematics, rig mapping, canonicalisation and the .npy writes, over 2 pr
 from __future__ import annotations
 
 import json
-import re
 import sys
 import tempfile
 import time
@@ -14,17 +13,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from results import machine_line, write_section  # noqa: E402
+
 ARCHIVE = ROOT.parent / "shared" / "data" / "bandai" / "bandai-namco-dataset-2-bvh.tar.xz"
-RESULTS = ROOT / "bench" / "RESULTS.md"
-
-
-def update_results(section: str, result: dict) -> None:
-    """Replace (or add) this benchmark's section of bench/RESULTS.md."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    body = f"## {section}\n```json\n{json.dumps(result, indent=1)}\n```\n"
-    pattern = re.compile(rf"^## {re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(body, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + body
-    RESULTS.write_text(text)
 
 
 def main() -> dict:
@@ -41,7 +33,8 @@ def main() -> dict:
     result = {"takes": len(takes), "failed": len(manifest["failed"]),
               "frames": sum(t["frames"] for t in takes), "seconds": round(seconds, 1),
               "takes_per_s": round(len(takes) / seconds, 1)}
-    update_results("bench_bandai", result)
+    write_section("bench_bandai", f"## Bandai conversion (bench/bench_bandai.py)\n\n{machine_line()}\n\n"
+                                  f"```json\n{json.dumps(result, indent=1)}\n```")
     return result
 
 

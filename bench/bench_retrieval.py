@@ -20,7 +20,6 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -29,13 +28,13 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import results  # noqa: E402
 from engine.index import DenseIndex, SparseIndex  # noqa: E402
 from engine.metrics import retrieval_all  # noqa: E402
 
 VOCAB = 30522
 DENSE_DIM = 384
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-START, END = "<!-- bench_retrieval:start -->", "<!-- bench_retrieval:end -->"
 
 
 # ----------------------------------------------------------------------------- vectors
@@ -166,13 +165,18 @@ def storage_vs_recall(doc_vectors, query_vectors, text_to_motion=None,
                       top_ks=(8, 16, 32, 64, 128, None)) -> list[dict]:
     """Index bytes and t2m/m2t R@10 (protocol "all") for each document top-k (None = keep all terms).
 
+    entry_bytes_per_doc counts the stored non-zeros at 4 bytes each (uint16 term id + float16 weight);
+    memory_MB is what our index really holds (postings and forward store, 10 bytes an entry, plus offsets).
+
     query_vectors[i] is the text whose relevant document is row text_to_motion[i] (default i).
     """
     rows = []
     for k in top_ks:
         index = SparseIndex.build(doc_vectors, [str(i) for i in range(doc_vectors.shape[0])], top_k=k)
         m = retrieval_all(index.score_matrix(query_vectors), text_to_motion)
+        terms = len(index.fwd_terms) / len(index)
         rows.append({"top_k": k or "all", "memory_MB": round(index.memory_bytes() / 2 ** 20, 3),
+                     "terms_per_doc": round(terms, 1), "entry_bytes_per_doc": round(4 * terms, 1),
                      "bytes_per_doc": round(index.memory_bytes() / len(index), 1),
                      "t2m_R@10": round(m["t2m"]["R@10"], 2), "m2t_R@10": round(m["m2t"]["R@10"], 2)})
     return rows
@@ -180,17 +184,12 @@ def storage_vs_recall(doc_vectors, query_vectors, text_to_motion=None,
 
 # ----------------------------------------------------------------------------- report
 def machine() -> dict:
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    mem = next((int(l.split()[1]) // 2 ** 20 for l in Path("/proc/meminfo").read_text().splitlines()
-                if l.startswith("MemTotal")), None) if Path("/proc/meminfo").exists() else None
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_GB": mem, "python": platform.python_version(),
-            "numpy": np.__version__, "threads": 1}
+    return {**results.machine(), "numpy": np.__version__, "threads": 1}
 
 
 def markdown(result: dict) -> str:
     m = result["machine"]
-    lines = [START, "## Retrieval: sparse inverted index vs dense brute force (bench/bench_retrieval.py)", "",
+    lines = ["## Retrieval: sparse inverted index vs dense brute force (bench/bench_retrieval.py)", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_GB']} GB; one thread; numpy {m['numpy']}.",
              f"Vectors: {result['vectors']}. Top-10 hits with explanations; latency per query.", "",
              "| N | terms/doc | sparse MB | dense MB (d=384 f32) | keyword p50 / p95 ms | text p50 / p95 ms "
@@ -211,27 +210,7 @@ def markdown(result: dict) -> str:
         lines += ["", "| doc top-k | MB | bytes/doc | t2m R@10 | m2t R@10 |", "|---|---|---|---|---|"]
         lines += [f"| {r['top_k']} | {r['memory_MB']} | {r['bytes_per_doc']} | {r['t2m_R@10']} | {r['m2t_R@10']} |"
                   for r in result["storage_vs_recall"]]
-    lines.append(END)
     return "\n".join(lines)
-
-
-def write_results(section: str, path: Path = RESULTS) -> None:
-    """Replace only our marked section; keep whatever other benchmarks wrote.
-
-    If another writer dropped our start marker, our old section still begins with our heading:
-    it is replaced from that heading to the end marker rather than duplicated.
-    """
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    heading = section.splitlines()[1]
-    begin = text.find(START) if START in text else text.find(heading)
-    end = text.find(END, max(begin, 0))
-    if begin >= 0 and end >= 0:
-        text = text[:begin] + section + text[end + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def main(argv=None) -> dict:
@@ -262,7 +241,7 @@ def main(argv=None) -> dict:
         result["storage_vs_recall"] = storage_vs_recall(real, queries)
     print(json.dumps(result, indent=1))
     if not args.no_write:
-        write_results(markdown(result))
+        results.write_section("bench_retrieval", markdown(result))
     return result
 
 

@@ -3,7 +3,6 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 _spec = importlib.util.spec_from_file_location(
     "bench_retrieval", Path(__file__).resolve().parents[1] / "bench" / "bench_retrieval.py")
@@ -30,14 +29,12 @@ def test_storage_vs_recall_drops_with_top_k():
 
 
 def test_results_section_replaced_in_place(tmp_path):
+    import results
     path = tmp_path / "RESULTS.md"
     path.write_text("# Benchmark results\n\n## other\nkeep me\n")
-    section = lambda x: f"{bench.START}\n## Retrieval heading\n{x}\n{bench.END}"
-    bench.write_results(section("one"), path)
-    bench.write_results(section("two"), path)
+    results.write_section("bench_x", "## X\none", path)
+    results.write_section("bench_x", "## X\ntwo", path)
+    results.write_section("bench_y", "## Y\nthree", path)
     text = path.read_text()
-    assert "keep me" in text and "two" in text and "one" not in text and text.count(bench.END) == 1
-    path.write_text(text.replace(bench.START + "\n", "") + "\n## later\nalso kept\n")  # start marker lost
-    bench.write_results(section("three"), path)
-    text = path.read_text()
-    assert "three" in text and "two" not in text and "also kept" in text and text.count("Retrieval heading") == 1
+    assert "keep me" in text and "two" in text and "one" not in text and "three" in text
+    assert text.count("<!-- bench_x:end -->") == 1 and text.index("## X") < text.index("## Y")

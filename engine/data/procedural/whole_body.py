@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .curves import bump, frames_for, keyframes, rep_phase, times, window
+from .curves import bump, frames_for, keyframes, rep_phase, times
 from .track import Params, Track, add, neutral_pose
 
 LEAD_S = 0.4

@@ -1,0 +1,101 @@
+"""Serving a trained checkpoint on a real library: query and caption latency, storage vs R@10.
+
+    python bench/bench_serving.py --checkpoint runs/bandai_lex --library bandai:/path/archive.tar.xz
+
+Measures on one thread: text query end to end (MiniLM encode + inverted-index search with
+explanations), keyword query, caption of one motion (mask-predict); index size; and, on the test
+split, t2m/m2t R@10 and index bytes over document top-k in {8, 16, 32, 64, 128, all} (the seed's
+Fig. 4). Also saves the library's motion vectors (scipy .npz) for bench_retrieval.py --vectors.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+
+from bench_retrieval import latency_ms, storage_vs_recall  # noqa: E402
+from results import machine_line, write_section  # noqa: E402
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "default"))
+    ap.add_argument("--library", default="synthetic")
+    ap.add_argument("--queries", type=int, default=50)
+    ap.add_argument("--captions", type=int, default=20)
+    ap.add_argument("--vectors-out", type=Path, default=None, help="save library motion vectors (.npz)")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+
+    import torch
+    torch.set_num_threads(1)
+    from engine.facade import Engine
+    from engine.inference.encode import encode_motions, encode_texts
+
+    engine = Engine(checkpoint=args.checkpoint, data=args.library)
+    service, dataset = engine.service(), engine.dataset(args.library)
+    start = time.perf_counter()
+    search = service.library(dataset)
+    build_s = time.perf_counter() - start
+
+    test = dataset.split("test") or dataset.clips
+    texts = [c.captions[0] for c in test][: args.queries]
+    words = [t.split()[-1].strip(".") for t in texts]
+    text_ms = latency_ms(lambda q: search.search_text(q, k=10), texts)
+    keyword_ms = latency_ms(lambda q: search.search_keywords(q, k=10), words)
+    motions = [dataset.motion(c.id).joints for c in test[: args.captions]]
+    caption_ms = latency_ms(lambda j: service.caption(j), motions)
+
+    doc_vectors = encode_motions(service.model, [dataset.motion(c.id).joints for c in test])
+    query_vectors = encode_texts(service.model, [c.captions[0] for c in test])
+    table = storage_vs_recall(doc_vectors, query_vectors)
+    dense = len(test) * 384 * 4
+    if args.vectors_out:
+        sp.save_npz(args.vectors_out, search.motions.matrix())
+
+    result = {"checkpoint": args.checkpoint, "library": args.library, "library_clips": len(dataset.clips),
+              "index_build_s": round(build_s, 1), "index_MB": round(search.motions.memory_bytes() / 2 ** 20, 2),
+              "stored_terms_per_motion": round(len(search.motions.inv_docs) / len(search.motions), 1),
+              "text_query_ms": text_ms, "keyword_query_ms": keyword_ms, "caption_ms": caption_ms,
+              "test_clips": len(test), "dense_float32_bytes_per_doc": 384 * 4,
+              "storage_vs_recall": table, "dense_float32_MB_test": round(dense / 2 ** 20, 3)}
+    print(json.dumps(result, indent=1))
+    if not args.no_write:
+        write_section("bench_serving", markdown(result))
+    return result
+
+
+def markdown(r: dict) -> str:
+    lines = [f"## Serving a trained model (bench/bench_serving.py)", "", machine_line() + " One thread.", "",
+             f"Checkpoint `{Path(r['checkpoint']).name}`, library `{r['library'].split('/')[-1]}` "
+             f"({r['library_clips']} clips): index built in {r['index_build_s']} s, {r['index_MB']} MB, "
+             f"{r['stored_terms_per_motion']} stored terms per motion.", "",
+             "| measure | p50 ms | p95 ms |", "|---|---|---|"]
+    for name, key in (("text query, end to end (encode + search + explanations)", "text_query_ms"),
+                      ("keyword query (no text encoder)", "keyword_query_ms"),
+                      ("caption one motion (mask-predict, 11 lengths x 4 iterations)", "caption_ms")):
+        lines.append(f"| {name} | {r[key]['p50_ms']} | {r[key]['p95_ms']} |")
+    lines += ["", f"Storage vs R@10 on the {r['test_clips']} test clips (protocol *all*; dense float32 d=384 "
+              f"would take {r['dense_float32_bytes_per_doc']} bytes per motion):", "",
+              "| document top-k | terms/motion | entry bytes/motion (x4 B) | index MB (all arrays) | t2m R@10 | m2t R@10 |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {t['top_k']} | {t['terms_per_doc']} | {t['entry_bytes_per_doc']} | {t['memory_MB']} | "
+              f"{t['t2m_R@10']} | {t['m2t_R@10']} |" for t in r["storage_vs_recall"]]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
