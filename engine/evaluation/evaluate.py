@@ -20,8 +20,9 @@ from ..inference.encode import encode_motions, encode_texts, pad_batch, windows
 
 
 def model_kind(manifest: dict) -> str:
-    """'dense' for a checkpoint trained only by the CLIP-style baseline phase, else 'lexical'."""
-    return "dense" if manifest.get("phases_done") == ["dense"] else "lexical"
+    """'dense' when the CLIP-style baseline phase trained last (its vectors are the dense ones)."""
+    done = manifest.get("phases_done") or []
+    return "dense" if done and done[-1] == "dense" else "lexical"
 
 
 def label_key(label: dict | None) -> str | None:
