@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from engine.data.audit import audit, caption_style, important_terms, usage_gaps
-from engine.evaluation.fidelity import content_fidelity, side_fidelity
+from engine.evaluation.fidelity import content_fidelity, label_action, label_side, side_fidelity
 from engine.explain import disagreement, pca_intensities
 from engine.vocab import Vocabulary
 
@@ -78,3 +78,12 @@ def test_audit_ranks_the_mislabelled_clip_first(vocab):
     assert report["disagreements"][0]["id"] == "b"
     assert report["disagreements"][0]["motion_only"][0][0] == "run"
     assert important_terms(motions, vocab)[0][1] > 0
+
+
+def test_labels_of_both_dataset_kinds_name_side_and_action():
+    bandai = {"content": "raise-up-left-hand", "side": "left", "action": "raise"}
+    assert (label_side(bandai), label_action(bandai)) == ("left", "raise")
+    one = {"primitives": ["wave_right"], "sides": ["right"]}
+    assert (label_side(one), label_action(one)) == ("right", "wave")
+    two = {"primitives": ["punch_left", "turn_left"], "sides": ["left"]}
+    assert (label_side(two), label_action(two)) == (None, None)

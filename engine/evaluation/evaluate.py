@@ -14,7 +14,7 @@ from ..metrics import (caption_metrics, local_effective_rank, method_of_moments,
                        retrieval_all, retrieval_batches, retrieval_dissimilar, retrieval_labels,
                        retrieval_threshold)
 from ..vocab import Vocabulary
-from .fidelity import content_fidelity, side_fidelity
+from .fidelity import content_fidelity, label_action, label_side, side_fidelity
 from ..inference.captioner import mask_predict
 from ..inference.encode import encode_motions, encode_texts, pad_batch, windows
 
@@ -69,8 +69,8 @@ def evaluate(model, manifest: dict, dataset, split: str = "test", captioning: bo
     if kind == "lexical":
         dense_motion = motion_vecs.toarray()
         out["lexical"] = {
-            **side_fidelity(dense_motion, [(c.label or {}).get("side") for c in clips], vocab),
-            **content_fidelity(dense_motion, [(c.label or {}).get("action") for c in clips], vocab),
+            **side_fidelity(dense_motion, [label_side(c.label) for c in clips], vocab),
+            **content_fidelity(dense_motion, [label_action(c.label) for c in clips], vocab),
             "motion_nnz_mean": float(np.diff(motion_vecs.indptr).mean()),
             "text_nnz_mean": float(np.diff(text_vecs.indptr).mean()),
         }

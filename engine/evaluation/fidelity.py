@@ -11,8 +11,31 @@ from ..vocab import Vocabulary
 
 SIDES = ("left", "right")
 # The content word a label's action should activate; walk-turn takes are judged on "turn".
-ACTION_WORD = {"walk": "walk", "walk-turn": "turn", "run": "run", "jog": "jog", "wave": "wave",
-               "raise": "raise", "kick": "kick", "punch": "punch", "jump": "jump", "squat": "squat"}
+ACTION_WORD = {"walk": "walk", "walk-turn": "turn", "turn": "turn", "run": "run", "jog": "jog", "wave": "wave",
+               "raise": "raise", "kick": "kick", "punch": "punch", "jump": "jump", "squat": "squat",
+               "clap": "clap", "bow": "bow", "sit": "sit", "look": "look"}
+
+
+def label_side(label: dict | None) -> str | None:
+    """left / right / both from a Bandai label ('side') or a one-primitive procedural label ('sides')."""
+    if not label:
+        return None
+    if "side" in label:
+        return label["side"]
+    sides = label.get("sides") or []
+    if len(label.get("primitives", [])) == 1 and len(sides) == 1:
+        return sides[0]
+    return None
+
+
+def label_action(label: dict | None) -> str | None:
+    """The action of a Bandai label, or of a one-primitive procedural label ('wave_left' -> 'wave')."""
+    if not label:
+        return None
+    if "action" in label:
+        return label["action"]
+    primitives = label.get("primitives") or []
+    return primitives[0].split("_")[0] if len(primitives) == 1 else None
 
 
 def side_fidelity(vectors: np.ndarray, sides: list[str | None], vocab: Vocabulary) -> dict:
