@@ -87,3 +87,21 @@ def test_labels_of_both_dataset_kinds_name_side_and_action():
     assert (label_side(one), label_action(one)) == ("right", "wave")
     two = {"primitives": ["punch_left", "turn_left"], "sides": ["left"]}
     assert (label_side(two), label_action(two)) == (None, None)
+
+
+def test_keyword_precision_counts_label_hits_in_the_top_k(vocab):
+    import scipy.sparse as sp
+    from transformers import AutoTokenizer
+    from engine.evaluation.keywords import keyword_precision
+    tokenizer = AutoTokenizer.from_pretrained(str(vocab_dir()))
+    motions = sp.csr_matrix(np.stack([vec(vocab, wave=2.0, left=1.0), vec(vocab, wave=2.0, right=1.0),
+                                      vec(vocab, run=2.0), vec(vocab, run=1.5, left=0.1)]))
+    labels = ["wave-left", "wave-right", "run", "run"]
+    out = keyword_precision(motions, labels, tokenizer, k=2)
+    assert out["per_label"]["run"] == 100.0          # both run takes in the top 2
+    assert out["per_label"]["wave-left"] == 50.0      # its take first, then the right-hand wave
+
+
+def vocab_dir():
+    from engine.vocab import default_text_model_path
+    return default_text_model_path()

@@ -14,6 +14,7 @@ from ..metrics import (caption_metrics, local_effective_rank, method_of_moments,
                        retrieval_all, retrieval_batches, retrieval_dissimilar, retrieval_labels,
                        retrieval_threshold)
 from ..vocab import Vocabulary
+from .keywords import keyword_precision
 from .fidelity import content_fidelity, label_action, label_side, side_fidelity
 from ..inference.captioner import mask_predict
 from ..inference.encode import encode_motions, encode_texts, pad_batch, windows
@@ -26,10 +27,11 @@ def model_kind(manifest: dict) -> str:
 
 
 def label_key(label: dict | None) -> str | None:
-    """The relevance label of a clip: Bandai's content (e.g. 'raise-up-left-hand'), else None."""
+    """The relevance label of a clip: Bandai's content ('raise-up-left-hand') or the procedural
+    primitives ('wave_left', 'punch_left+turn_left'); None when a dataset has no labels."""
     if not label:
         return None
-    return label.get("content") or label.get("primitive") or None
+    return label.get("content") or "+".join(label.get("primitives") or []) or None
 
 
 def sentence_embeddings(texts: list[str], embedder) -> np.ndarray:
@@ -66,6 +68,8 @@ def evaluate(model, manifest: dict, dataset, split: str = "test", captioning: bo
     labels = [label_key(c.label) for c in clips]
     if all(labels):
         out["protocols"]["labels"] = retrieval_labels(scores, labels, labels)
+        if kind == "lexical":
+            out["keywords"] = keyword_precision(motion_vecs, labels, model.tokenizer)
     if kind == "lexical":
         dense_motion = motion_vecs.toarray()
         out["lexical"] = {
