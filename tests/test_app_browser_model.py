@@ -1,33 +1,22 @@
 """End to end with a real (tiny, freshly trained) checkpoint: launch.py in a subprocess, Debian's Chromium
 driven by playwright. Search (text and keywords), Caption & Explain, Audit and a 2-step training run in the
 Training tab. Screenshots land in /tmp/motionlex_*.png for a person to look at."""
-import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[1]
-SHOTS = Path("/tmp")
+from tests.browser import ROOT, SHOTS, browser_page, needs_chromium, running_app, wait_text
+
 DATA = "synthetic?n=60"
 PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")
 # A checkpoint in seconds: every phase 2 steps of batch 8, a 32-wide 1-layer motion encoder.
 TINY = [f"train.{p}.{k}={v}" for p in PHASES for k, v in (("steps", 2), ("batch_size", 8))] + [
     "model.motion_dim=32", "model.motion_depth=1"]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium)")
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -42,51 +31,10 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server_url(tiny_checkpoint):
-    port = free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    log = open(SHOTS / "motionlex_model_server.log", "w")
-    proc = subprocess.Popen([sys.executable, "launch.py", "--port", str(port), "--data", DATA,
-                             "--checkpoint", str(tiny_checkpoint)], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                if urllib.request.urlopen(url, timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"launch.py did not answer on {url}; see {log.name}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def page(server_url):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1050})
-        page.set_default_timeout(60_000)
-        page.goto(server_url)
+def page(tiny_checkpoint):
+    with running_app("--data", DATA, "--checkpoint", str(tiny_checkpoint), log_name="motionlex_model_server.log") as url, \
+            browser_page(url, timeout_ms=60_000) as page:
         yield page
-        browser.close()
-
-
-def wait_text(page, selector: str, text: str, timeout: float = 60_000):
-    page.wait_for_function("([s, t]) => (document.querySelector(s)?.innerText || '').includes(t)",
-                           arg=[selector, text], timeout=timeout)
 
 
 def fill(page, elem_id: str, text: str):

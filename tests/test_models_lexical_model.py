@@ -114,14 +114,6 @@ def test_combined_step_trains_what_it_should(model):
         model.eval()
 
 
-def text_step_seconds(model, ids, mask):
-    start = time.perf_counter()
-    p, _ = model.text_lexical(ids, mask)
-    (p.sum() * 1e-3).backward()
-    model.zero_grad(set_to_none=True)
-    return time.perf_counter() - start
-
-
 def test_text_lexical_timing_print(model):
     """Not an assertion: text lexical f+b at 64 x 16 tokens, full vocabulary vs a restricted lexicon."""
     torch.set_num_threads(2)
