@@ -83,6 +83,11 @@ class CMMMConfig(PhaseConfig):
 class LexMMMConfig(PhaseConfig):
     """Eq. 7; table 8: decoder mask curriculum 40->100%. The lexical space stays frozen."""
     epochs: float = 150
+    decoder_from_text: bool = True   # start the motion decoder as LexMLM's text decoder (see phases/lexmmm.py)
+    # Ours, not the paper's: pull p_m toward its caption's (frozen) p_t. Without it the tiny runs'
+    # motion vectors settled on a private code of junk words ("prior", "mustafa") that the decoder
+    # could read but a person cannot; 0 gives the paper's Eq. 7 exactly.
+    w_distill: float = 1.0
     w_decoder: float = 1.0
     w_flops: float = 1e-4
     dec_mask_start: float = 0.40
@@ -101,6 +106,7 @@ class LexCMLPConfig(PhaseConfig):
     w_aux_text: float = 1e-2     # L_aux^1: the LexMLM bottleneck decoder on text
     w_aux_motion: float = 1e-2   # L_aux^2: the LexMMM bottleneck decoder on motion
     dec_mask: float = 0.70       # fixed decoder mask for the auxiliary losses
+    w_distill: float = 0.1       # ours: 1 - cos(p_m, sg(p_t)) as in LexMMM, lighter here
 
 
 @dataclass(frozen=True)

@@ -57,13 +57,14 @@ def side_fidelity(vectors: np.ndarray, sides: list[str | None], vocab: Vocabular
 
 def content_fidelity(vectors: np.ndarray, actions: list[str | None], vocab: Vocabulary) -> dict:
     """Share of takes whose own action word outweighs every other action word present in the set."""
-    words = sorted({ACTION_WORD[a] for a in actions if a in ACTION_WORD})
+    # Action words the vocabulary holds whole ('squat' is split into word-pieces: not a term to weigh).
+    words = sorted({ACTION_WORD[a] for a in actions if a in ACTION_WORD and vocab.id(ACTION_WORD[a]) is not None})
     ids = np.array([vocab.id(w) for w in words])
     hits, per_word = [], {w: [] for w in words}
     for vec, action in zip(vectors, actions):
-        if action not in ACTION_WORD:
+        word = ACTION_WORD.get(action)
+        if word not in per_word:
             continue
-        word = ACTION_WORD[action]
         winner = words[int(np.argmax(vec[ids]))] if vec[ids].max() > 0 else None
         hits.append(winner == word)
         per_word[word].append(winner == word)

@@ -102,6 +102,8 @@ def step_seed(seed: int, phase: str, step: int, rank: int) -> int:
 
 def train_phase(model: nn.Module, phase, run: PhaseRun) -> PhaseResult:
     cfg, phase_cfg = run.cfg, run.cfg.train.phase(phase.name)
+    if run.resume_state is None:
+        phase.begin(model)
     set_trainable(model, set(phase.trainable(model)))
     model.train()
     optimizer = make_optimizer(model, phase_cfg, cfg.train.adam_eps)

@@ -86,6 +86,15 @@ def lexcmlp_loss(p_m, p_t, text_dec_logits, text_dec_labels, motion_dec_logits, 
     return _weigh(parts, lambdas)
 
 
+def lexical_distillation(p_student: torch.Tensor, p_teacher: torch.Tensor) -> torch.Tensor:
+    """Ours, not the paper's: 1 - cos(p_m, sg(p_t)), averaged over the batch.
+
+    The motion vector is pulled toward its caption's lexical vector in the frozen lexical space, so it
+    activates the caption's *words* rather than any private code the decoder could also read.
+    """
+    return (1 - F.cosine_similarity(p_student, p_teacher.detach(), dim=-1, eps=1e-8)).mean()
+
+
 def _weigh(parts: dict, lambdas) -> tuple[torch.Tensor, dict]:
     total = sum(lam * term for lam, term in zip(lambdas, parts.values()))
     return total, {k: v.detach() for k, v in parts.items()}

@@ -21,6 +21,9 @@ class Phase:
     def trainable(self, model) -> set[str]:
         raise NotImplementedError
 
+    def begin(self, model) -> None:
+        """Called once when the phase starts from step 0 (not when it resumes mid-way)."""
+
     def loss(self, model, batch: dict, step: int, total_steps: int):
         raise NotImplementedError
 

@@ -8,7 +8,7 @@ Trains: everything but the base-frozen text weights.
 from __future__ import annotations
 
 from ..distributed import gather
-from ..losses import lexcmlp_loss
+from ..losses import lexcmlp_loss, lexical_distillation
 from .base import Phase, mask_text, motion_of, text_of
 from .options import alignment_options, inverse_ler_term
 
@@ -33,6 +33,9 @@ class LexCMLP(Phase):
         lambdas = (c.w_info, self.flops_weight(c.w_flops, step, total_steps), c.w_aux_text, c.w_aux_motion)
         loss, terms = lexcmlp_loss(all_m, all_t, text_logits, text_labels, motion_logits, motion_labels,
                                    self.cfg.lex_temperature, lambdas)
+        if c.w_distill > 0:   # ours: keep p_m on its caption's words while InfoNCE aligns (see LexMMM)
+            distill = lexical_distillation(p_m, p_t)
+            loss, terms = loss + c.w_distill * distill, {**terms, "distill": distill.detach()}
         extra, more = alignment_options(self.cfg, all_t, all_m, step, total_steps)
         ler, ler_terms = inverse_ler_term(self.cfg, tokens)
         return loss + extra + ler, {**terms, **more, **ler_terms}
