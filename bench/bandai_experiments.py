@@ -32,6 +32,9 @@ EXPERIMENTS = {
     "dense": ("dense", [], [], "CLIP-style dense baseline, same encoders (InfoNCE on pooled vectors)"),
     "lexical": ("all", SHORT, [], "LexMLM + CMMM + LexMMM + LexCMLP (the full model)"),
     "lexcmlp_only": ("lexcmlp", SHORT, [], "baseline alignment only: LexCMLP from the base encoders"),
+    "lexical_paper_lr": ("all", SHORT + ["train.lexcmlp.lr_motion=1e-5", "train.lexcmlp.lr_heads=1e-5"],
+                         ["lexmlm", "cmmm", "lexmmm"], "full model, LexCMLP at the paper's 1e-5 everywhere"),
+    "upto_lexmmm": ("lexmlm,cmmm,lexmmm", SHORT, [], "LexMLM + CMMM + LexMMM, before LexCMLP (its phase-3 weights)"),
     "no_lexmmm": ("lexmlm,cmmm,lexcmlp", SHORT, ["lexmlm", "cmmm"], "+ LexMLM + CMMM, no LexMMM"),
     "cccl": ("all", SHORT + ["train.cccl=true"], ["lexmlm", "cmmm", "lexmmm"], "full + CCCL in LexCMLP"),
     "droptriple": ("all", SHORT + ["train.triplet=drop"], ["lexmlm", "cmmm", "lexmmm"],
@@ -95,8 +98,12 @@ def table(evals: dict) -> str:
         cider = f"{cap['model']['CIDEr']:.3f} ({cap['nearest_neighbour']['CIDEr']:.3f})" if cap else "-"
         lines.append(f"| {name} | {EXPERIMENTS[name][3]} | {t2m['R@1']:.2f} | {t2m['R@5']:.2f} | {t2m['R@10']:.2f} | "
                      f"{t2m['MedR']:.1f} | {m2t['R@10']:.2f} | {lab.get('R@1', float('nan')):.2f} | "
-                     f"{lex.get('side', '-')} | {lex.get('content', '-')} | {lex.get('motion_nnz_mean', '-')} | {cider} |")
+                     f"{lex.get('side', '-')} | {lex.get('content', '-')} | {_round(lex.get('motion_nnz_mean'))} | {cider} |")
     return "\n".join(lines)
+
+
+def _round(value):
+    return "-" if value is None else round(value, 1)
 
 
 def main(argv=None) -> dict:
