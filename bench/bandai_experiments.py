@@ -34,6 +34,8 @@ EXPERIMENTS = {
     "lexcmlp_only": ("lexcmlp", SHORT, [], "baseline alignment only: LexCMLP from the base encoders"),
     "lexical_paper_lr": ("all", SHORT + ["train.lexcmlp.lr_motion=1e-5", "train.lexcmlp.lr_heads=1e-5"],
                          ["lexmlm", "cmmm", "lexmmm"], "full model, LexCMLP at the paper's 1e-5 everywhere"),
+    "lexical_frozen_head": ("all", SHORT + ["train.lexcmlp.freeze_head=true"], ["lexmlm", "cmmm", "lexmmm"],
+                            "full model, LexCMLP with the shared MLM head frozen"),
     "upto_lexmmm": ("lexmlm,cmmm,lexmmm", SHORT, [], "LexMLM + CMMM + LexMMM, before LexCMLP (its phase-3 weights)"),
     "no_lexmmm": ("lexmlm,cmmm,lexcmlp", SHORT, ["lexmlm", "cmmm"], "+ LexMLM + CMMM, no LexMMM"),
     "cccl": ("all", SHORT + ["train.cccl=true"], ["lexmlm", "cmmm", "lexmmm"], "full + CCCL in LexCMLP"),

@@ -107,6 +107,7 @@ class LexCMLPConfig(PhaseConfig):
     w_aux_motion: float = 1e-2   # L_aux^2: the LexMMM bottleneck decoder on motion
     dec_mask: float = 0.70       # fixed decoder mask for the auxiliary losses
     w_distill: float = 0.1       # ours: 1 - cos(p_m, sg(p_t)) as in LexMMM, lighter here
+    freeze_head: bool = False    # keep the shared MLM head fixed (the paper trains it)
 
 
 @dataclass(frozen=True)

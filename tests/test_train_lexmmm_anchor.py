@@ -34,3 +34,13 @@ def test_lexmmm_starts_its_motion_decoder_as_the_text_decoder():
     before = [t.clone() for t in fresh.motion_decoder.state_dict().values()]
     make_phase("lexmmm", off.train).begin(fresh)
     assert all(torch.equal(a, b) for a, b in zip(before, fresh.motion_decoder.state_dict().values()))
+
+
+def test_lexcmlp_can_keep_the_shared_lm_head_fixed():
+    cfg = small_config(2)
+    model = build_model(cfg)
+    trains = make_phase("lexcmlp", cfg.train).trainable(model)
+    assert any(n.startswith("mlm_head.") for n in trains)
+    frozen = apply_overrides(cfg, ["train.lexcmlp.freeze_head=true"])
+    trains = make_phase("lexcmlp", frozen.train).trainable(model)
+    assert not any(n.startswith("mlm_head.") for n in trains) and any(n.startswith("motion_encoder.") for n in trains)

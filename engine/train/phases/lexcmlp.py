@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..distributed import gather
 from ..losses import lexcmlp_loss, lexical_distillation
-from .base import Phase, mask_text, motion_of, text_of
+from .base import Phase, mask_text, motion_of, names_under, text_of
 from .options import alignment_options, inverse_ler_term
 
 
@@ -18,7 +18,10 @@ class LexCMLP(Phase):
     batch_kind = "pair"
 
     def trainable(self, model) -> set[str]:
-        return {n for n, _ in model.named_parameters()}
+        names = {n for n, _ in model.named_parameters()}
+        if self.pcfg.freeze_head:   # keep the shared LM head (the lexical space) as LexMLM left it
+            names -= names_under(model, "mlm_head.")
+        return names
 
     def loss(self, model, batch, step, total_steps):
         c = self.pcfg
