@@ -36,7 +36,8 @@ bench: setup
 # The shipped default model: the tiny preset trained on the procedural library only (no outside
 # text either), exported as float16 weights, with its evaluation beside it.
 checkpoint: setup
-	$(PY) -m engine train --data synthetic --preset tiny --phases all --out runs/default --set data.extra_text=false
+	$(PY) -m engine train --data synthetic --preset tiny --phases all --out runs/default --set data.extra_text=false \
+		--set model.lexicon=restricted --set train.cmmm.steps=800 --set train.lexmmm.steps=500 --set train.lexcmlp.steps=300
 	$(PY) -m engine export --checkpoint runs/default --out checkpoints/default
 	$(PY) -m engine eval --checkpoint checkpoints/default --data synthetic --split test --json > checkpoints/default/eval.json.tmp
 	mv checkpoints/default/eval.json.tmp checkpoints/default/eval.json
