@@ -60,7 +60,8 @@ def evaluate(model, manifest: dict, dataset, split: str = "test", captioning: bo
     text_vecs = encode_texts(model, texts, kind=kind)
     scores = scores_between(text_vecs, motion_vecs)
     embedder = minilm_token_embedder()
-    text_sim = sentence_embeddings(texts, embedder) @ sentence_embeddings(texts, embedder).T
+    sentences = sentence_embeddings(texts, embedder)
+    text_sim = sentences @ sentences.T
     out = {"split": split, "clips": len(clips), "kind": kind, "retrieval": retrieval_all(scores),
            "protocols": {"all": retrieval_all(scores), "threshold": retrieval_threshold(scores, text_sim),
                          "dissimilar": _without_indices(retrieval_dissimilar(scores, text_sim)),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MotionLexError
+from ..errors import InputError, MotionLexError
 from ..index import SparseIndex, parse_keyword_query
 from ..vocab import Vocabulary
 from .encode import encode_motions, encode_texts
@@ -26,8 +26,8 @@ class LibrarySearch:
         self.clips = {c.id: c for c in dataset.clips}
         fingerprint = hashlib.sha256(f"{dataset.fingerprint()}|{weights_id}|{top_k}".encode()).hexdigest()[:20]
         root = Path(checkpoint_dir) / "index" / fingerprint
-        self.motions = SparseIndex.load(root / "motions", fingerprint)
-        self.captions = SparseIndex.load(root / "captions", fingerprint)
+        self.motions = _load_or_none(root / "motions", fingerprint)
+        self.captions = _load_or_none(root / "captions", fingerprint)
         self.caption_text: list[str] = [cap for c in dataset.clips for cap in c.captions]
         if self.motions is None or self.captions is None:
             self._build(root, fingerprint, top_k, progress)
@@ -83,6 +83,14 @@ class LibrarySearch:
 
     def _terms_of(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         return [(w, round(s, 4)) for w, s in self.vocab.top_terms(vector, k, skip_stopwords=False)]
+
+
+def _load_or_none(directory: Path, fingerprint: str) -> SparseIndex | None:
+    """A saved index, or None (rebuild) when it is absent, stale, or corrupt (e.g. a killed write)."""
+    try:
+        return SparseIndex.load(directory, fingerprint)
+    except InputError:
+        return None
 
 
 def _stage(progress, name: str):
