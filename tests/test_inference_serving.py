@@ -46,6 +46,20 @@ def test_text_vectors_are_full_vocabulary_and_dense_vectors_unit(engine):
     assert dense.shape[0] == 1 and abs(np.linalg.norm(dense[0]) - 1) < 1e-5
 
 
+def test_cosine_models_hand_out_unit_vectors_and_dot_models_raw_ones():
+    import scipy.sparse as sp
+    from types import SimpleNamespace
+    from engine.inference.encode import as_scored
+    from engine.models.config import ModelConfig
+    raw = sp.csr_matrix(np.array([[3.0, 0, 4.0], [0, 0.5, 0]], dtype=np.float32))
+    unit = as_scored(SimpleNamespace(cfg=ModelConfig(lex_score="cosine")), raw)
+    np.testing.assert_allclose(unit.toarray(), [[0.6, 0, 0.8], [0, 1, 0]], rtol=1e-6)
+    assert unit.nnz == raw.nnz   # normalising never adds terms
+    assert as_scored(SimpleNamespace(cfg=ModelConfig()), raw) is raw
+    with pytest.raises(Exception, match="lex_score"):
+        ModelConfig(lex_score="euclid")
+
+
 def test_mask_predict_returns_one_caption_per_motion(engine):
     model = engine.service().model
     p = torch.rand(3, len(model.lexicon))

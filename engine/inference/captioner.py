@@ -4,6 +4,12 @@ Mask-predict (Ghazvininejad et al. 2019): start from [CLS] [MASK]*L [SEP], predi
 then for a few iterations re-mask the least confident positions and predict them again. The length
 L is searched: every candidate length is decoded in one batch and the caption with the best mean
 log-probability wins, so no separate length predictor has to be trained.
+
+The vocabulary projection dominates the cost (30,522 rows per position), so only the first pass runs it
+in full. That pass also prunes: each motion keeps its `keep_lengths` best lengths, and the later passes
+score only a short-list, the `shortlist` best words of every position in the first pass. Their
+log-probabilities are normalised over the short-list, so they slightly overstate the full-vocabulary ones;
+they are only compared with each other.
 """
 from __future__ import annotations
 
@@ -22,56 +28,69 @@ class Caption:
 
 
 @torch.no_grad()
-def mask_predict(model, p: torch.Tensor, lengths=LENGTHS, iterations: int = 4,
-                 decoder: str = "motion") -> list[Caption]:
+def mask_predict(model, p: torch.Tensor, lengths=LENGTHS, iterations: int = 4, decoder: str = "motion",
+                 keep_lengths: int = 3, shortlist: int = 8) -> list[Caption]:
     """Captions for lexical vectors p (B, len(lexicon)), one per row."""
     tok = model.tokenizer
-    lexicon_ids = model.lexicon.term_ids
     lengths = [n for n in lengths if n + 2 <= model.cfg.max_text_len] or [model.cfg.max_text_len - 2]
     B, n_len = p.shape[0], len(lengths)
-    longest = max(lengths) + 2
-    # One row per (motion, candidate length); shorter rows are padded and masked out.
-    ids = torch.full((B * n_len, longest), tok.pad_token_id, dtype=torch.long, device=p.device)
+    ids, attention, words = _masked_rows(tok, lengths, B, p.device)
+    dec = model.text_decoder if decoder == "text" else model.motion_decoder
+    embeddings = model.word_embeddings()
+    e_cbow = dec.cbow(p.repeat_interleave(n_len, dim=0), embeddings, model.lexicon.head_ids())
+
+    def predict(current, e, attn, vocab_ids, banned=None):
+        logits = dec.decode(e, current, attn, embeddings, None if vocab_ids is None else vocab_ids)
+        if banned is not None:
+            logits[..., banned] = float("-inf")          # never emit [CLS]/[SEP]/[PAD]/[MASK]
+        return logits.log_softmax(-1)
+
+    # Pass 1: every length, the model's whole lexicon.
+    log_probs = predict(ids, e_cbow, attention, model.lexicon.head_ids(), _special_positions(model))
+    best, arg = log_probs.max(-1)
+    current = torch.where(words, model.lexicon.term_ids[arg], ids)
+    confidence = torch.where(words, best, torch.zeros_like(best))
+    score = _mean_over(confidence, words).view(B, n_len)
+    kept = score.topk(min(keep_lengths, n_len), dim=1).indices                  # (B, k) length slots
+    rows = (torch.arange(B, device=p.device)[:, None] * n_len + kept).flatten()
+    candidates = model.lexicon.term_ids[log_probs[rows].topk(min(shortlist, log_probs.shape[-1]), -1).indices[words[rows]]]
+    vocab_ids = candidates.unique()                                             # sorted vocabulary ids
+    current, attention, words, confidence, e_cbow = (t[rows] for t in (current, attention, words, confidence, e_cbow))
+    for it in range(1, iterations):
+        # Re-mask the least confident n * (1 - it/iterations) words of each row, then predict them again.
+        n_mask = (words.sum(1).float() * (1 - it / iterations)).long()
+        order = torch.where(words, confidence, torch.full_like(confidence, float("inf"))).argsort(1)
+        remask = words & (order.argsort(1) < n_mask[:, None])
+        current = torch.where(remask, torch.full_like(current, tok.mask_token_id), current)
+        best, arg = predict(current, e_cbow, attention, vocab_ids).max(-1)
+        current = torch.where(remask, vocab_ids[arg], current)
+        confidence = torch.where(remask, best, confidence)
+    score = _mean_over(confidence, words).view(B, kept.shape[1])
+    choice = score.argmax(1)
+    out = []
+    for b in range(B):
+        row = b * kept.shape[1] + int(choice[b])
+        text = tok.decode(_dedupe(current[row][words[row]].tolist()), skip_special_tokens=True)
+        out.append(Caption(text=_tidy(text), log_prob=float(score[b, choice[b]]), length=lengths[int(kept[b, choice[b]])]))
+    return out
+
+
+def _masked_rows(tok, lengths, B: int, device):
+    """One row per (motion, candidate length), [CLS] [MASK]*n [SEP] [PAD]...: ids, attention, word positions."""
+    n_len, longest = len(lengths), max(lengths) + 2
+    ids = torch.full((B * n_len, longest), tok.pad_token_id, dtype=torch.long, device=device)
     attention = torch.zeros_like(ids, dtype=torch.bool)
+    words = torch.zeros_like(attention)
     for j, n in enumerate(lengths):
         rows = slice(j, B * n_len, n_len)
         ids[rows, 0], ids[rows, 1:n + 1], ids[rows, n + 1] = tok.cls_token_id, tok.mask_token_id, tok.sep_token_id
         attention[rows, : n + 2] = True
-    words = attention.clone()
-    words[:, 0] = False
-    words &= ids != tok.sep_token_id                     # positions to fill: the masked words only
-    p_rows = p.repeat_interleave(n_len, dim=0)
-    dec = model.text_decoder if decoder == "text" else model.motion_decoder
-    e_cbow = dec.cbow(p_rows, model.word_embeddings(), model.lexicon.head_ids())
-    confidence = torch.zeros(ids.shape, device=p.device)
-    current = ids.clone()
-    for it in range(iterations):
-        logits = dec.decode(e_cbow, current, attention, model.word_embeddings(), model.lexicon.head_ids())
-        logits[..., _special_positions(model)] = float("-inf")     # never emit [CLS]/[SEP]/[PAD]/[MASK]
-        log_probs = logits.log_softmax(-1)
-        best, arg = log_probs.max(-1)
-        predicted = lexicon_ids[arg]                     # lexicon positions -> vocabulary ids
-        fill = words & (current == tok.mask_token_id)
-        current = torch.where(fill, predicted, current)
-        confidence = torch.where(fill, best, confidence)
-        if it == iterations - 1:
-            break
-        # Re-mask the least confident n * (1 - (it+1)/iterations) words of each row.
-        n_words = words.sum(1)
-        n_mask = (n_words.float() * (1 - (it + 1) / iterations)).long()
-        order = torch.where(words, confidence, torch.full_like(confidence, float("inf"))).argsort(1)
-        rank = order.argsort(1)                          # rank of each position by confidence
-        remask = words & (rank < n_mask[:, None])
-        current = torch.where(remask, torch.full_like(current, tok.mask_token_id), current)
-    score = (confidence * words).sum(1) / words.sum(1).clamp_min(1)
-    score = score.view(B, n_len)
-    best_len = score.argmax(1)
-    out = []
-    for b in range(B):
-        row = b * n_len + int(best_len[b])
-        text = tok.decode(_dedupe(current[row][words[row]].tolist()), skip_special_tokens=True)
-        out.append(Caption(text=_tidy(text), log_prob=float(score[b, best_len[b]]), length=lengths[int(best_len[b])]))
-    return out
+        words[rows, 1:n + 1] = True
+    return ids, attention, words
+
+
+def _mean_over(values: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    return (values * where).sum(1) / where.sum(1).clamp_min(1)
 
 
 def _special_positions(model) -> torch.Tensor:

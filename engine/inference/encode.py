@@ -66,7 +66,8 @@ def encode_motions(model, motions: Sequence[np.ndarray], kind: str = "lexical", 
             rows.append(model.motion_dense_from_tokens(mt).float().cpu().numpy())
         if progress:
             progress(b, len(pieces))
-    return _reduce_windows(rows, np.asarray(owner), len(motions), kind)
+    reduced = _reduce_windows(rows, np.asarray(owner), len(motions), kind)
+    return as_scored(model, reduced) if kind == "lexical" else reduced
 
 
 def _reduce_windows(rows: list, owner: np.ndarray, n: int, kind: str):
@@ -96,7 +97,16 @@ def encode_texts(model, texts: Sequence[str], kind: str = "lexical", batch_size:
             rows.append(model.text_dense(ids, mask).float().cpu().numpy())
         if progress:
             progress(b, len(texts))
-    return sp.vstack(rows).tocsr() if kind == "lexical" else np.concatenate(rows)
+    return as_scored(model, sp.vstack(rows).tocsr()) if kind == "lexical" else np.concatenate(rows)
+
+
+def as_scored(model, vectors: sp.csr_matrix) -> sp.csr_matrix:
+    """Lexical vectors as the model scores them: rows L2-normalised when model.lex_score is "cosine"
+    (after the max over windows, as the training loss normalised the whole clip's vector)."""
+    if model.cfg.lex_score != "cosine":
+        return vectors
+    norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1))).ravel().clip(1e-12)
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ vectors, dtype=np.float32)
 
 
 @torch.no_grad()

@@ -30,6 +30,11 @@ class ModelConfig:
     decoder_heads: int = 4
     lexicon: str = "full"                # "full": all vocabulary ids | "restricted": training terms + neighbours
     lexicon_neighbours: int = 8
+    # How two lexical vectors are scored: "dot" (SPLADE's p_t . p_m) or "cosine" (both L2-normalised first,
+    # so LexCMLP's InfoNCE logits are cos / train.lex_temperature and a few heavy terms cannot saturate it).
+    # The vectors the model hands out (index, queries, explanations) are normalised under "cosine"; the
+    # bottleneck decoders divide p by its mass, so captions do not depend on the scale.
+    lex_score: str = "dot"
     dense_dim: int = 256                 # width of the CLIP-style dense baseline heads
     dropout: float = 0.1
 
@@ -38,6 +43,8 @@ class ModelConfig:
             raise SpecError(f"model.joint_tokens must be 'joints' or 'parts', not {self.joint_tokens!r}")
         if self.lexicon not in ("full", "restricted"):
             raise SpecError(f"model.lexicon must be 'full' or 'restricted', not {self.lexicon!r}")
+        if self.lex_score not in ("dot", "cosine"):
+            raise SpecError(f"model.lex_score must be 'dot' or 'cosine', not {self.lex_score!r}")
         if self.motion_dim % self.motion_heads:
             raise SpecError(f"model.motion_dim ({self.motion_dim}) must divide by motion_heads ({self.motion_heads})")
         if self.patch_frames < 1 or self.max_frames < self.patch_frames:

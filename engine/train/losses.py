@@ -77,10 +77,11 @@ def lexmmm_loss(dec_logits, dec_labels, p_motion, lambdas=(1.0, 1e-4)):
 
 
 def lexcmlp_loss(p_m, p_t, text_dec_logits, text_dec_labels, motion_dec_logits, motion_dec_labels,
-                 temperature=1.0, lambdas=(1.0, 1e-4, 1e-2, 1e-2)):
+                 temperature=1.0, lambdas=(1.0, 1e-4, 1e-2, 1e-2), cosine=False):
     """Eq. 8: l1 InfoNCE(p_m, p_t) + l2 R_FLOPS (motion and text) + l3 L_aux^1 (LexMLM's decoder)
-    + l4 L_aux^2 (LexMMM's decoder). Table 9's best: (1, 1e-4, 1e-2, 1e-2). Dot-product scores, as SPLADE."""
-    parts = {"info_nce": info_nce(p_m, p_t, temperature), "flops": flops(p_m) + flops(p_t),
+    + l4 L_aux^2 (LexMMM's decoder). Table 9's best: (1, 1e-4, 1e-2, 1e-2). Dot-product scores, as SPLADE,
+    or cosine ones (model.lex_score): FLOPs still acts on the raw p, which is what the index stores."""
+    parts = {"info_nce": info_nce(p_m, p_t, temperature, normalize=cosine), "flops": flops(p_m) + flops(p_t),
              "aux_text": mlm_loss(text_dec_logits, text_dec_labels),
              "aux_motion": mlm_loss(motion_dec_logits, motion_dec_labels)}
     return _weigh(parts, lambdas)

@@ -35,7 +35,7 @@ class LexCMLP(Phase):
         all_m, all_t = gather(p_m), gather(p_t)
         lambdas = (c.w_info, self.flops_weight(c.w_flops, step, total_steps), c.w_aux_text, c.w_aux_motion)
         loss, terms = lexcmlp_loss(all_m, all_t, text_logits, text_labels, motion_logits, motion_labels,
-                                   self.cfg.lex_temperature, lambdas)
+                                   self.cfg.lex_temperature, lambdas, cosine=model.cfg.lex_score == "cosine")
         if c.w_distill > 0:   # ours: keep p_m on its caption's words while InfoNCE aligns (see LexMMM)
             distill = lexical_distillation(p_m, p_t)
             loss, terms = loss + c.w_distill * distill, {**terms, "distill": distill.detach()}
