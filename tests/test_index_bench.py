@@ -38,3 +38,15 @@ def test_results_section_replaced_in_place(tmp_path):
     text = path.read_text()
     assert "keep me" in text and "two" in text and "one" not in text and "three" in text
     assert text.count("<!-- bench_x:end -->") == 1 and text.index("## X") < text.index("## Y")
+
+
+def test_real_vectors_from_checkpoints_give_latency_and_the_storage_table(tiny_checkpoint):
+    from tests.test_train_helpers import DATA
+    out = bench.main(["--checkpoint", str(tiny_checkpoint), "--dense-checkpoint", str(tiny_checkpoint),
+                      "--data", DATA, "--sizes", "300", "--queries", "20", "--strategy-n", "0", "--no-write"])
+    size = out["sizes"][0]
+    assert size["N"] == 300 and size["dense_dim"] == 256 and size["keyword"]["p50_ms"] > 0
+    table = out["storage_vs_recall"]
+    assert [r["top_k"] for r in table[:-1]] == [8, 16, 32, 64, 128, "all"]
+    assert all(r["terms_per_doc"] <= 8 for r in table[:1]) and table[-1]["bytes_per_doc"] == 4 * 256
+    assert table[-1]["top_k"].startswith("dense") and 0 <= table[-1]["t2m_R@10"] <= 100
