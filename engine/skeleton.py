@@ -36,6 +36,14 @@ MIRROR: tuple[int, ...] = tuple(
 )
 
 
+def mirror_joints(joints):
+    """(..., 22, 3) canonical positions (numpy or torch) -> the same motion with left and right exchanged:
+    joints swap with their mirror twins and X (the body's left) changes sign."""
+    out = joints[..., list(MIRROR), :]   # advanced indexing: a copy in numpy and torch alike
+    out[..., 0] = -out[..., 0]
+    return out
+
+
 def side_of(joint: int) -> str:
     """'left', 'right' or 'center' for a joint index (used to colour the viewer)."""
     name = JOINT_NAMES[joint]

@@ -130,3 +130,27 @@ def test_triplet_sum_of_hinges_warm_up_differs_from_hardest():
     # row 0: hinges 0.3 and 0.1; every other anchor 0.
     assert L.triplet_drop_loss(s, low, low, hardest=False).item() == pytest.approx((0.4 / 3) / 2)
     assert L.triplet_drop_loss(s, low, low, hardest=True).item() == pytest.approx((0.3 / 3) / 2)
+
+
+def test_mirror_consistency_hand_values_and_side_swap():
+    from engine.models.lexicon import Lexicon
+    lexicon = Lexicon(torch.tensor([3, 5, 7, 9]), vocab_size=10)         # positions 0..3 hold ids 3, 5, 7, 9
+    swap = lexicon.swap_permutation([(5, 9), (5, 4)])                    # (5, 4): 4 not in the lexicon -> ignored
+    assert swap.tolist() == [0, 3, 2, 1]
+    p = torch.tensor([[1.0, 2.0, 0.0, 0.0]])                             # weighs id 5 ("left"), not id 9
+    exact = torch.tensor([[1.0, 0.0, 0.0, 2.0]])                         # its mirror weighs id 9 instead
+    assert L.mirror_consistency(p, exact, swap).item() == pytest.approx(0.0, abs=1e-6)
+    # a model that keeps "left" for the mirror too: cos((1,2,0,0), (1,0,0,2)) = 1/5
+    assert L.mirror_consistency(exact, exact, swap).item() == pytest.approx(1 - 1 / 5)
+
+
+def test_mirror_joints_swaps_sides_and_is_its_own_inverse():
+    import numpy as np
+    from engine.skeleton import JOINT_INDEX, mirror_joints
+    x = np.random.default_rng(0).standard_normal((5, 22, 3)).astype(np.float32)
+    m = mirror_joints(x)
+    lw, rw = JOINT_INDEX["l_wrist"], JOINT_INDEX["r_wrist"]
+    np.testing.assert_allclose(m[:, lw], x[:, rw] * [-1, 1, 1])
+    np.testing.assert_allclose(mirror_joints(m), x)
+    t = torch.from_numpy(x)
+    assert torch.allclose(mirror_joints(t), torch.from_numpy(m)) and torch.equal(t, torch.from_numpy(x))

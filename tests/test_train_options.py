@@ -13,6 +13,8 @@ OPTIONS = {
     "mildtriple": (["train.triplet=mild", "train.triplet_warmup=0.5"], "triplet"),
     "droptriple": (["train.triplet=drop", "train.triplet_warmup=0.5"], "triplet"),
     "inverse_ler": (["train.inverse_ler=0.1"], "inverse_ler"),
+    "mirror": (["train.lexcmlp.w_mirror=1.0"], "mirror"),
+    "cosine": (["model.lex_score=cosine", "train.lex_temperature=0.05"], "info_nce"),
 }
 
 

@@ -48,8 +48,9 @@ def _to_csr(p_full: torch.Tensor) -> sp.csr_matrix:
 
 @torch.no_grad()
 def encode_motions(model, motions: Sequence[np.ndarray], kind: str = "lexical", batch_size: int = 64,
-                   progress: Progress = None):
-    """Canonical (T, 22, 3) joint arrays -> (N, 30522) CSR lexical vectors, or (N, D) dense ones."""
+                   progress: Progress = None, scored: bool = True):
+    """Canonical (T, 22, 3) joint arrays -> (N, 30522) CSR lexical vectors, or (N, D) dense ones.
+    scored=False leaves lexical vectors as the head pools them (no normalisation, see `as_scored`)."""
     size = model.cfg.max_frames
     pieces, owner = [], []
     for i, joints in enumerate(motions):
@@ -67,7 +68,7 @@ def encode_motions(model, motions: Sequence[np.ndarray], kind: str = "lexical", 
         if progress:
             progress(b, len(pieces))
     reduced = _reduce_windows(rows, np.asarray(owner), len(motions), kind)
-    return as_scored(model, reduced) if kind == "lexical" else reduced
+    return as_scored(model, reduced) if kind == "lexical" and scored else reduced
 
 
 def _reduce_windows(rows: list, owner: np.ndarray, n: int, kind: str):

@@ -78,3 +78,13 @@ class Lexicon(nn.Module):
         keep = ids != ignore_index
         pos = self.position[ids.clamp_min(0)]
         return torch.where(keep & (pos >= 0), pos, torch.full_like(ids, ignore_index))
+
+    def swap_permutation(self, pairs: Iterable[tuple[int, int]]) -> torch.Tensor:
+        """Lexicon positions permuted so that each (a, b) pair of vocabulary ids trades places; pairs with a
+        word outside the lexicon are left alone. p[:, perm] is then p with those words exchanged."""
+        perm = torch.arange(len(self), device=self.term_ids.device)
+        for a, b in pairs:
+            pa, pb = (int(self.position[i]) for i in (a, b))
+            if pa >= 0 and pb >= 0:
+                perm[pa], perm[pb] = pb, pa
+        return perm

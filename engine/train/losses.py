@@ -96,6 +96,15 @@ def lexical_distillation(p_student: torch.Tensor, p_teacher: torch.Tensor) -> to
     return (1 - F.cosine_similarity(p_student, p_teacher.detach(), dim=-1, eps=1e-8)).mean()
 
 
+def mirror_consistency(p: torch.Tensor, p_mirrored: torch.Tensor, swap: torch.Tensor) -> torch.Tensor:
+    """Ours, not the paper's: 1 - cos(p(mirror(m)), p(m)[swap]), averaged over the batch.
+
+    `swap` permutes lexicon positions so that left-words and right-words trade places. A motion and its mirror
+    image must then weigh "left" and "right" the other way round, which removes any preference for one side's
+    word that is not in the motion itself (the model cannot learn "left" well and "right" poorly)."""
+    return (1 - F.cosine_similarity(p_mirrored, p[:, swap], dim=-1, eps=1e-8)).mean()
+
+
 def _weigh(parts: dict, lambdas) -> tuple[torch.Tensor, dict]:
     total = sum(lam * term for lam, term in zip(lambdas, parts.values()))
     return total, {k: v.detach() for k, v in parts.items()}

@@ -7,8 +7,9 @@ Trains: everything but the base-frozen text weights.
 """
 from __future__ import annotations
 
+from ...skeleton import mirror_joints
 from ..distributed import gather
-from ..losses import lexcmlp_loss, lexical_distillation
+from ..losses import lexcmlp_loss, lexical_distillation, mirror_consistency
 from .base import Phase, mask_text, motion_of, names_under, text_of
 from .options import alignment_options, inverse_ler_term
 
@@ -39,6 +40,26 @@ class LexCMLP(Phase):
         if c.w_distill > 0:   # ours: keep p_m on its caption's words while InfoNCE aligns (see LexMMM)
             distill = lexical_distillation(p_m, p_t)
             loss, terms = loss + c.w_distill * distill, {**terms, "distill": distill.detach()}
+        if c.w_mirror > 0:   # ours: a mirrored motion weighs left- and right-words the other way round
+            joints, frame_mask = motion_of(batch)
+            p_mirrored, _ = model.motion_lexical(mirror_joints(joints), frame_mask)
+            mirror = mirror_consistency(p_m, p_mirrored, side_swap(model))
+            loss, terms = loss + c.w_mirror * mirror, {**terms, "mirror": mirror.detach()}
         extra, more = alignment_options(self.cfg, all_t, all_m, step, total_steps)
         ler, ler_terms = inverse_ler_term(self.cfg, tokens)
         return loss + extra + ler, {**terms, **more, **ler_terms}
+
+
+# Words that name a side; a mirrored motion should weigh each pair the other way round.
+SIDE_WORD_PAIRS = (("left", "right"), ("leftward", "rightward"), ("leftwards", "rightwards"),
+                   ("clockwise", "counterclockwise"))
+
+
+def side_swap(model):
+    """The model's lexicon permutation exchanging the side words (computed once per model)."""
+    cached = getattr(model, "_side_swap", None)
+    if cached is None:
+        vocab = model.tokenizer.get_vocab()
+        pairs = [(vocab[a], vocab[b]) for a, b in SIDE_WORD_PAIRS if a in vocab and b in vocab]
+        cached = model._side_swap = model.lexicon.swap_permutation(pairs)
+    return cached
