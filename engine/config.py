@@ -108,7 +108,7 @@ class LexCMLPConfig(PhaseConfig):
     dec_mask: float = 0.70       # fixed decoder mask for the auxiliary losses
     w_distill: float = 0.1       # ours: 1 - cos(p_m, sg(p_t)) as in LexMMM, lighter here
     freeze_head: bool = False    # keep the shared MLM head fixed (the paper trains it)
-    w_mirror: float = 0.0        # ours: 1 - cos(p(mirror(m)), p(m) with left/right words swapped); 0 = off
+    w_mirror: float = 0.0        # ours: a mirrored motion reverses its left-vs-right word preference; 0 = off
 
 
 @dataclass(frozen=True)

@@ -132,16 +132,18 @@ def test_triplet_sum_of_hinges_warm_up_differs_from_hardest():
     assert L.triplet_drop_loss(s, low, low, hardest=True).item() == pytest.approx((0.3 / 3) / 2)
 
 
-def test_mirror_consistency_hand_values_and_side_swap():
+def test_mirror_consistency_hand_values_and_side_pairs():
     from engine.models.lexicon import Lexicon
     lexicon = Lexicon(torch.tensor([3, 5, 7, 9]), vocab_size=10)         # positions 0..3 hold ids 3, 5, 7, 9
-    swap = lexicon.swap_permutation([(5, 9), (5, 4)])                    # (5, 4): 4 not in the lexicon -> ignored
-    assert swap.tolist() == [0, 3, 2, 1]
-    p = torch.tensor([[1.0, 2.0, 0.0, 0.0]])                             # weighs id 5 ("left"), not id 9
-    exact = torch.tensor([[1.0, 0.0, 0.0, 2.0]])                         # its mirror weighs id 9 instead
-    assert L.mirror_consistency(p, exact, swap).item() == pytest.approx(0.0, abs=1e-6)
-    # a model that keeps "left" for the mirror too: cos((1,2,0,0), (1,0,0,2)) = 1/5
-    assert L.mirror_consistency(exact, exact, swap).item() == pytest.approx(1 - 1 / 5)
+    pairs = lexicon.position_pairs([(5, 9), (5, 4)])                     # (5, 4): 4 not in the lexicon -> dropped
+    assert pairs.tolist() == [[1, 3]]
+    p = torch.tensor([[1.0, 2.0, 0.0, 0.0]])                             # prefers id 5 ("left") over id 9
+    exact = torch.tensor([[1.0, 0.0, 0.0, 2.0]])                         # its mirror prefers id 9: consistent
+    assert L.mirror_consistency(p, exact, pairs).item() == pytest.approx(0.0, abs=1e-6)
+    # a model preferring "left" for the mirror too: r = log(eps + 2/sqrt5) - log(eps), twice -> (2r)^2
+    r = math.log(1e-3 + 2 / math.sqrt(5)) - math.log(1e-3)
+    assert L.mirror_consistency(p, p, pairs).item() == pytest.approx((2 * r) ** 2, rel=1e-5)
+    assert L.mirror_consistency(p * 7, exact * 0.1, pairs).item() == pytest.approx(0.0, abs=1e-6)  # scale-free
 
 
 def test_mirror_joints_swaps_sides_and_is_its_own_inverse():

@@ -102,8 +102,11 @@ def encode_texts(model, texts: Sequence[str], kind: str = "lexical", batch_size:
 
 
 def as_scored(model, vectors: sp.csr_matrix) -> sp.csr_matrix:
-    """Lexical vectors as the model scores them: rows L2-normalised when model.lex_score is "cosine"
-    (after the max over windows, as the training loss normalised the whole clip's vector)."""
+    """Lexical vectors as the model scores them: each row's model.lex_top_k heaviest terms (when set), then
+    L2-normalised when model.lex_score is "cosine" (after the max over windows, as training saw a clip)."""
+    if model.cfg.lex_top_k > 0:
+        from ..index import top_k_sparsify
+        vectors = top_k_sparsify(vectors, model.cfg.lex_top_k)
     if model.cfg.lex_score != "cosine":
         return vectors
     norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1))).ravel().clip(1e-12)

@@ -35,6 +35,9 @@ class ModelConfig:
     # The vectors the model hands out (index, queries, explanations) are normalised under "cosine"; the
     # bottleneck decoders divide p by its mass, so captions do not depend on the scale.
     lex_score: str = "dot"
+    # Keep only each lexical vector's k heaviest terms wherever vectors are scored (LexCMLP's InfoNCE, the
+    # index, queries): the model learns to say what matters in k words, and the index stores exactly those.
+    lex_top_k: int = 0                   # 0 = keep every non-zero
     dense_dim: int = 256                 # width of the CLIP-style dense baseline heads
     dropout: float = 0.1
 
@@ -49,8 +52,8 @@ class ModelConfig:
             raise SpecError(f"model.motion_dim ({self.motion_dim}) must divide by motion_heads ({self.motion_heads})")
         if self.patch_frames < 1 or self.max_frames < self.patch_frames:
             raise SpecError("model.patch_frames must be >= 1 and <= model.max_frames")
-        for name in ("freeze_text_layers", "lex_pool_windows", "decoder_layers", "motion_depth"):
-            if getattr(self, name) < (0 if name == "freeze_text_layers" else 1):
+        for name in ("freeze_text_layers", "lex_pool_windows", "decoder_layers", "motion_depth", "lex_top_k"):
+            if getattr(self, name) < (0 if name in ("freeze_text_layers", "lex_top_k") else 1):
                 raise SpecError(f"model.{name} is out of range: {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
             raise SpecError(f"model.dropout must be in [0, 1), not {self.dropout}")

@@ -14,6 +14,15 @@ def lexical_pool(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.amax(torch.log1p(torch.relu(logits)) * mask.unsqueeze(-1).to(logits.dtype), dim=1)
 
 
+def keep_top_k(p: torch.Tensor, k: int) -> torch.Tensor:
+    """(B, V) -> the same with all but each row's k largest weights set to 0 (k <= 0: unchanged).
+    Gradients reach the kept weights only, so training learns to put what matters into the top k."""
+    if k <= 0 or k >= p.shape[-1]:
+        return p
+    values, ids = p.topk(k, dim=-1)
+    return torch.zeros_like(p).scatter(-1, ids, values)
+
+
 def flops_regularizer(p: torch.Tensor) -> torch.Tensor:
     """Eq. 3: sum over terms of the squared batch-mean weight (Paria et al. 2020)."""
     return p.mean(dim=0).square().sum()

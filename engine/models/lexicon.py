@@ -79,12 +79,8 @@ class Lexicon(nn.Module):
         pos = self.position[ids.clamp_min(0)]
         return torch.where(keep & (pos >= 0), pos, torch.full_like(ids, ignore_index))
 
-    def swap_permutation(self, pairs: Iterable[tuple[int, int]]) -> torch.Tensor:
-        """Lexicon positions permuted so that each (a, b) pair of vocabulary ids trades places; pairs with a
-        word outside the lexicon are left alone. p[:, perm] is then p with those words exchanged."""
-        perm = torch.arange(len(self), device=self.term_ids.device)
-        for a, b in pairs:
-            pa, pb = (int(self.position[i]) for i in (a, b))
-            if pa >= 0 and pb >= 0:
-                perm[pa], perm[pb] = pb, pa
-        return perm
+    def position_pairs(self, pairs: Iterable[tuple[int, int]]) -> torch.Tensor:
+        """(n, 2) lexicon positions of the (a, b) vocabulary-id pairs whose two words are both in the lexicon."""
+        kept = [(int(self.position[a]), int(self.position[b])) for a, b in pairs]
+        kept = [(pa, pb) for pa, pb in kept if pa >= 0 and pb >= 0]
+        return torch.tensor(kept, dtype=torch.long, device=self.term_ids.device).reshape(-1, 2)

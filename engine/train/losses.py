@@ -96,13 +96,17 @@ def lexical_distillation(p_student: torch.Tensor, p_teacher: torch.Tensor) -> to
     return (1 - F.cosine_similarity(p_student, p_teacher.detach(), dim=-1, eps=1e-8)).mean()
 
 
-def mirror_consistency(p: torch.Tensor, p_mirrored: torch.Tensor, swap: torch.Tensor) -> torch.Tensor:
-    """Ours, not the paper's: 1 - cos(p(mirror(m)), p(m)[swap]), averaged over the batch.
+def mirror_consistency(p: torch.Tensor, p_mirrored: torch.Tensor, pairs: torch.Tensor, eps: float = 1e-3):
+    """Ours, not the paper's: a motion and its mirror image must prefer the opposite side's word equally.
 
-    `swap` permutes lexicon positions so that left-words and right-words trade places. A motion and its mirror
-    image must then weigh "left" and "right" the other way round, which removes any preference for one side's
-    word that is not in the motion itself (the model cannot learn "left" well and "right" poorly)."""
-    return (1 - F.cosine_similarity(p_mirrored, p[:, swap], dim=-1, eps=1e-8)).mean()
+    For each side-word pair (a, b) of lexicon positions (left/right, ...), r(p) = log(eps + p^_a) - log(eps + p^_b)
+    on the L2-normalised vector p^; the loss is the mean of (r(p) + r(p_mirrored))^2. It is zero when mirroring a
+    motion exactly reverses its left-vs-right preference, so a model cannot favour one side's word for every
+    motion (as ours did: "left" outweighed "right" in most right-hand takes). Scale-free, like cosine scores."""
+    def preference(v):
+        v = F.normalize(v, dim=-1)
+        return torch.log(eps + v[:, pairs[:, 0]]) - torch.log(eps + v[:, pairs[:, 1]])
+    return (preference(p) + preference(p_mirrored)).square().mean()
 
 
 def _weigh(parts: dict, lambdas) -> tuple[torch.Tensor, dict]:

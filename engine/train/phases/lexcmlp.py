@@ -7,6 +7,7 @@ Trains: everything but the base-frozen text weights.
 """
 from __future__ import annotations
 
+from ...models.lexical import keep_top_k
 from ...skeleton import mirror_joints
 from ..distributed import gather
 from ..losses import lexcmlp_loss, lexical_distillation, mirror_consistency
@@ -33,7 +34,8 @@ class LexCMLP(Phase):
         motion_in, motion_labels = mask_text(model, ids, mask, c.dec_mask)
         text_logits = model.decode_text(p_t, text_in, mask, "text")
         motion_logits = model.decode_text(p_m, motion_in, mask, "motion")
-        all_m, all_t = gather(p_m), gather(p_t)
+        k = model.cfg.lex_top_k   # InfoNCE and FLOPs see the vectors as the index will store them
+        all_m, all_t = gather(keep_top_k(p_m, k)), gather(keep_top_k(p_t, k))
         lambdas = (c.w_info, self.flops_weight(c.w_flops, step, total_steps), c.w_aux_text, c.w_aux_motion)
         loss, terms = lexcmlp_loss(all_m, all_t, text_logits, text_labels, motion_logits, motion_labels,
                                    self.cfg.lex_temperature, lambdas, cosine=model.cfg.lex_score == "cosine")
@@ -43,7 +45,7 @@ class LexCMLP(Phase):
         if c.w_mirror > 0:   # ours: a mirrored motion weighs left- and right-words the other way round
             joints, frame_mask = motion_of(batch)
             p_mirrored, _ = model.motion_lexical(mirror_joints(joints), frame_mask)
-            mirror = mirror_consistency(p_m, p_mirrored, side_swap(model))
+            mirror = mirror_consistency(p_m, p_mirrored, side_pairs(model))
             loss, terms = loss + c.w_mirror * mirror, {**terms, "mirror": mirror.detach()}
         extra, more = alignment_options(self.cfg, all_t, all_m, step, total_steps)
         ler, ler_terms = inverse_ler_term(self.cfg, tokens)
@@ -55,11 +57,11 @@ SIDE_WORD_PAIRS = (("left", "right"), ("leftward", "rightward"), ("leftwards", "
                    ("clockwise", "counterclockwise"))
 
 
-def side_swap(model):
-    """The model's lexicon permutation exchanging the side words (computed once per model)."""
-    cached = getattr(model, "_side_swap", None)
+def side_pairs(model):
+    """(n, 2) lexicon positions of the side-word pairs (computed once per model)."""
+    cached = getattr(model, "_side_pairs", None)
     if cached is None:
         vocab = model.tokenizer.get_vocab()
         pairs = [(vocab[a], vocab[b]) for a, b in SIDE_WORD_PAIRS if a in vocab and b in vocab]
-        cached = model._side_swap = model.lexicon.swap_permutation(pairs)
+        cached = model._side_pairs = model.lexicon.position_pairs(pairs)
     return cached
