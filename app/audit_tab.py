@@ -25,6 +25,16 @@ def usage_figure(report: dict):
                              colours=("#c0392b", "#27ae60"), title="Words captions say more / less than motions show")
 
 
+def base_figure(report: dict, top: int = 20):
+    """The seed's Fig. 5b: captions' important words under the text encoder before motion training vs after."""
+    base = report.get("base_encoder_caption_terms")
+    if not base:
+        return None
+    return side_by_side_bars(base[:top], report["caption_terms"][:top], "base text encoder (after LexMLM)",
+                             "trained model", "% of captions with the word in their top 5", colours=("#95a5a6", "#7b4fb3"),
+                             title="Caption words: base encoder vs trained")
+
+
 def summary_markdown(report: dict) -> str:
     sides, style = report["sides"], report["caption_style"]
     said = sides["captions"]
@@ -67,6 +77,8 @@ def build(engine, demo: gr.Blocks) -> None:
         with gr.Column(scale=4):
             summary = gr.Markdown(elem_id="audit-summary")
     usage = gr.Plot(show_label=False, elem_id="audit-usage")
+    base = gr.Plot(show_label=False, elem_id="audit-base")
+    base_note = gr.Markdown(elem_id="audit-base-note")
     gr.Markdown("**Clips whose caption and motion disagree most** (click one to watch it)")
     table = gr.Dataframe(headers=TABLE_HEADERS, datatype=["number", "str", "number", "str", "str", "str"],
                          interactive=False, wrap=True, max_height=400,
@@ -78,13 +90,14 @@ def build(engine, demo: gr.Blocks) -> None:
             words = gr.Markdown(elem_id="audit-words")
     report_state = gr.State(None)
 
-    @guarded("The audit failed", 6, 0)
+    @guarded("The audit failed", 8, 0)
     def run_audit(spec_value, progress=gr.Progress()):
         report = engine.audit(spec_value, progress=gradio_progress(progress))
         note = (f"Audited {report['clips']} clips: each caption's and each motion's 5 heaviest words are counted; "
                 "the table ranks clips by 1 − cosine between motion and caption vectors.")
-        return note, terms_figure(report), summary_markdown(report), usage_figure(report), \
-            disagreement_rows(report), report
+        base_text = "" if report.get("base_encoder_caption_terms") else f"*Base encoder: {escape(report['base_encoder'])}.*"
+        return note, terms_figure(report), summary_markdown(report), usage_figure(report), base_figure(report), \
+            base_text, disagreement_rows(report), report
 
     @guarded("Could not show the clip", 2, 1)
     def show_clip(spec_value, report, evt: gr.SelectData):
@@ -93,5 +106,5 @@ def build(engine, demo: gr.Blocks) -> None:
         motion = engine.clip(spec_value, row["id"])
         return motion_plot(motion.joints, motion.fps, f"{row['id']} · {row['caption']}"), clip_words(row)
 
-    go.click(run_audit, [spec], [status, terms, summary, usage, table, report_state])
+    go.click(run_audit, [spec], [status, terms, summary, usage, base, base_note, table, report_state])
     table.select(show_clip, [spec, report_state], [plot, words])

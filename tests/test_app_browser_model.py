@@ -113,6 +113,7 @@ def test_audit_of_the_synthetic_library(page):
     assert "Left / right balance" in page.inner_text("#audit-summary")
     terms = plot_data(page, "audit-terms")
     assert terms["types"] == ["bar", "bar"]
+    assert plot_data(page, "audit-base")["types"] == ["bar", "bar"]   # base text encoder vs trained
     page.click("#audit-table [data-testid=cell-0-1]")
     wait_text(page, "#audit-words", "The motion shows, the caption never says")
     page.wait_for_selector("#audit-plot .js-plotly-plot")

@@ -146,7 +146,11 @@ def test_cli_search_caption_explain_audit(tiny_checkpoint, tmp_path):
     assert json.loads(proc.stdout)["pca_shape"][2] == 22
     proc = run_cli("audit", DATA, *ck, "--worst", "3", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert len(json.loads(proc.stdout)["disagreements"]) == 3
+    report = json.loads(proc.stdout)
+    assert len(report["disagreements"]) == 3
+    # a training-run folder keeps its LexMLM phase: the seed's Fig. 5b comparison is there
+    assert "after LexMLM" in report["base_encoder"] and report["base_encoder_caption_terms"]
+    assert all(0 < share <= 100 for _, share in report["base_encoder_caption_terms"])
 
 
 def test_cli_user_errors_exit_2_without_traceback(tiny_checkpoint, tmp_path):

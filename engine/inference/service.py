@@ -99,6 +99,23 @@ class ModelService:
         first = np.cumsum([0] + [len(c.captions) for c in dataset.clips])[:-1]
         captions = search.captions.matrix()[first].toarray()
         texts = [c.captions[0] if c.captions else "" for c in dataset.clips]
-        report = audit([c.id for c in dataset.clips], texts, motions, captions, self.vocab, worst=worst)
+        base = self._base_text_model()
+        base_vectors = encode_texts(base, texts).toarray() if base is not None else None
+        report = audit([c.id for c in dataset.clips], texts, motions, captions, self.vocab,
+                       base_caption_vectors=base_vectors, worst=worst)
         report["dataset"] = dataset.spec
+        report["base_encoder"] = (f"{self.dir / 'lexmlm'}: the text encoder after LexMLM, before any motion"
+                                  if base is not None else "not available: the checkpoint folder has no lexmlm/ phase "
+                                  "(exported checkpoints keep only the final weights)")
         return report
+
+    def _base_text_model(self):
+        """The LexMLM phase checkpoint of a training run folder, i.e. the text side before motion training."""
+        from ..train.checkpoint import load_checkpoint
+        phase = self.dir / "lexmlm"
+        if not (phase / "manifest.json").is_file() or phase.resolve() == self.dir.resolve():
+            return None
+        with self.lock:
+            if getattr(self, "_base_model", None) is None:
+                self._base_model = load_checkpoint(phase, self.model.device)[0]
+            return self._base_model
