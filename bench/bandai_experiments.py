@@ -25,32 +25,42 @@ from results import machine_line, write_section  # noqa: E402
 ARCHIVE = ROOT.parent / "shared" / "data" / "bandai" / "bandai-namco-dataset-2-bvh.tar.xz"
 DATA = f"bandai:{ARCHIVE}"
 
-# The tiny preset with LexMMM and LexCMLP shortened to what two shared CPU cores allowed in one session.
-SHORT = ["train.lexmmm.steps=400", "train.lexcmlp.steps=250"]
-# The paper's scoring (SPLADE dot products, InfoNCE at T=1) instead of the tiny preset's cosine at T=0.05.
-DOT = ["model.lex_score=dot", "train.lex_temperature=1.0"]
+# Ablations train LexCMLP for 250 steps (the full model's 500 did not fit them all into one session on
+# two cores) and are compared with "lexical_250", the full model at the same 250 steps.
+S250 = ["train.lexcmlp.steps=250"]
+# The paper's scoring (SPLADE dot products over all terms, InfoNCE at T=1), none of our LexCMLP additions.
+DOT = ["model.lex_score=dot", "model.lex_top_k=0", "train.lex_temperature=1.0", "train.lexcmlp.w_mirror=0"]
+OLD = DOT + ["train.lexcmlp.w_distill=0.1"]   # the first full runs (before cosine scores): distill 0.1
 LEXICAL_PHASES = ["lexmlm", "cmmm", "lexmmm"]
 # name: (phases, --set overrides, phases copied from the full lexical run, what the row shows)
 EXPERIMENTS = {
     "dense": ("dense", [], [], "CLIP-style dense baseline, same encoders (InfoNCE on pooled vectors)"),
-    "lexical": ("all", SHORT, [], "LexMLM + CMMM + LexMMM + LexCMLP (the full model, cosine scores)"),
+    "lexical": ("all", [], [], "LexMLM + CMMM + LexMMM + LexCMLP: the full model, tiny preset (LexCMLP 500 steps)"),
+    "lexical_250": ("all", S250, LEXICAL_PHASES, "the full model, LexCMLP 250 steps (reference of the rows below)"),
     # Table 4 of the paper: phases added one at a time, each row aligned by LexCMLP at the end.
-    "lexcmlp_only": ("lexcmlp", SHORT, [], "LexCMLP alone, from the base encoders"),
-    "lexmlm_lexcmlp": ("lexmlm,lexcmlp", SHORT, ["lexmlm"], "+ LexMLM"),
-    "no_lexmmm": ("lexmlm,cmmm,lexcmlp", SHORT, ["lexmlm", "cmmm"], "+ LexMLM + CMMM (no LexMMM)"),
-    "upto_lexmmm": ("lexmlm,cmmm,lexmmm", SHORT, [], "LexMLM + CMMM + LexMMM, before LexCMLP (its phase-3 weights)"),
-    # Our choices and the paper's settings in LexCMLP.
-    "lexical_distill1": ("all", SHORT + ["train.lexcmlp.w_distill=1.0"], LEXICAL_PHASES,
-                         "full, LexCMLP's pull toward the caption's vector at weight 1 (default 0.1)"),
-    "lexical_dot": ("all", SHORT + DOT, LEXICAL_PHASES, "full, the paper's dot-product InfoNCE at T=1"),
-    "lexical_paper_lr": ("all", SHORT + DOT + ["train.lexcmlp.lr_motion=1e-5", "train.lexcmlp.lr_heads=1e-5"],
-                         LEXICAL_PHASES, "full, dot product, LexCMLP at the paper's 1e-5 everywhere"),
-    "lexical_frozen_head": ("all", SHORT + DOT + ["train.lexcmlp.freeze_head=true"], LEXICAL_PHASES,
-                            "full, dot product, LexCMLP with the shared MLM head frozen"),
+    "lexcmlp_only": ("lexcmlp", S250, [], "LexCMLP alone, from the base encoders"),
+    "lexmlm_lexcmlp": ("lexmlm,lexcmlp", S250, ["lexmlm"], "+ LexMLM"),
+    "no_lexmmm": ("lexmlm,cmmm,lexcmlp", S250, ["lexmlm", "cmmm"], "+ LexMLM + CMMM (no LexMMM)"),
+    "upto_lexmmm": ("lexmlm,cmmm,lexmmm", OLD, [], "LexMLM + CMMM + LexMMM, no LexCMLP (phase-3 weights, dot scores)"),
+    # What each of our LexCMLP choices does (each row: the 250-step full model with one thing changed).
+    "no_mirror": ("all", S250 + ["train.lexcmlp.w_mirror=0"], LEXICAL_PHASES, "without the mirror term"),
+    "all_terms": ("all", S250 + ["model.lex_top_k=0", "train.lexcmlp.w_mirror=0"], LEXICAL_PHASES,
+                  "no mirror, every term kept (no top-64)"),
+    "all_terms_distill01": ("all", S250 + ["model.lex_top_k=0", "train.lexcmlp.w_mirror=0", "train.lexcmlp.w_distill=0.1"],
+                            LEXICAL_PHASES, "no mirror, every term, pull toward the caption at 0.1"),
+    "flops_1e-3": ("all", S250 + ["model.lex_top_k=0", "train.lexcmlp.w_mirror=0", "train.lexcmlp.w_flops=1e-3"],
+                   LEXICAL_PHASES, "no mirror, every term, sparsity from FLOPs at 1e-3 instead of top-64"),
+    "flops_1e-2": ("all", S250 + ["model.lex_top_k=0", "train.lexcmlp.w_mirror=0", "train.lexcmlp.w_flops=1e-2"],
+                   LEXICAL_PHASES, "no mirror, every term, sparsity from FLOPs at 1e-2 instead of top-64"),
+    "dot_product": ("all", S250 + OLD, LEXICAL_PHASES, "the paper's LexCMLP: dot products at T=1, all terms, distill 0.1"),
+    "dot_paper_lr": ("all", S250 + OLD + ["train.lexcmlp.lr_motion=1e-5", "train.lexcmlp.lr_heads=1e-5"],
+                     LEXICAL_PHASES, "as above at the paper's 1e-5 everywhere"),
+    "dot_frozen_head": ("all", S250 + OLD + ["train.lexcmlp.freeze_head=true"], LEXICAL_PHASES,
+                        "as above with the shared MLM head frozen"),
     # The options of the other seeds, each switched on alone in LexCMLP.
-    "cccl": ("all", SHORT + ["train.cccl=true"], LEXICAL_PHASES, "full + CCCL in LexCMLP"),
-    "droptriple": ("all", SHORT + ["train.triplet=drop"], LEXICAL_PHASES, "full + DropTriple in LexCMLP"),
-    "inverse_ler": ("all", SHORT + ["train.inverse_ler=0.01"], LEXICAL_PHASES, "full + 1/LER in LexCMLP"),
+    "cccl": ("all", S250 + ["train.cccl=true"], LEXICAL_PHASES, "+ CCCL in LexCMLP"),
+    "droptriple": ("all", S250 + ["train.triplet=drop"], LEXICAL_PHASES, "+ DropTriple in LexCMLP"),
+    "inverse_ler": ("all", S250 + ["train.inverse_ler=0.01"], LEXICAL_PHASES, "+ 1/LER in LexCMLP"),
 }
 WORD_CHECK = ("raise-up-left-hand", "raise-up-right-hand", "run", "wave-both-hands", "walk-turn-left")
 
@@ -61,16 +71,16 @@ def engine_cli(*args: str, capture: bool = False) -> subprocess.CompletedProcess
     return subprocess.run(cmd, cwd=ROOT, check=True, text=True, capture_output=capture)
 
 
-def train(name: str, runs: Path) -> Path:
+def train(name: str, runs: Path, threads: int | None = None) -> Path:
     phases, sets, reuse, _ = EXPERIMENTS[name]
     out = runs / name
     if (out / "manifest.json").exists():
         return out
     for phase in reuse:   # the full run's finished phases: identical weights, no retraining
         if not (out / phase).exists():
-            shutil.copytree(train("lexical", runs) / phase, out / phase)
+            shutil.copytree(train("lexical", runs, threads) / phase, out / phase)
     args = ["train", "--data", DATA, "--preset", "tiny", "--phases", phases, "--out", str(out), "--quiet"]
-    args += [a for s in sets for a in ("--set", s)]
+    args += [a for s in sets for a in ("--set", s)] + (["--threads", str(threads)] if threads else [])
     engine_cli(*args, *(["--resume"] if reuse or out.exists() else []))
     return out
 
@@ -122,6 +132,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--only", default=",".join(EXPERIMENTS), help="comma list of experiments")
     ap.add_argument("--eval-only", action="store_true", help="evaluate runs that exist, train nothing")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--threads", type=int, help="CPU threads per training run (two experiments side by side: 1)")
     args = ap.parse_args(argv)
     if not ARCHIVE.is_file():
         print(json.dumps({"skipped": f"Bandai archive not found at {ARCHIVE}"}))
@@ -130,7 +141,7 @@ def main(argv=None) -> dict:
     for name in args.only.split(","):
         run = args.runs / name
         if not args.eval_only:
-            run = train(name, args.runs)
+            run = train(name, args.runs, args.threads)
         if (run / "manifest.json").exists():
             evals[name] = evaluate(run)
     words = word_check(args.runs / "lexical") if (args.runs / "lexical" / "manifest.json").exists() else []

@@ -12,9 +12,10 @@ from tests.browser import ROOT, SHOTS, browser_page, needs_chromium, running_app
 
 DATA = "synthetic?n=60"
 PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")
-# A checkpoint in seconds: every phase 2 steps of batch 8, a 32-wide 1-layer motion encoder.
+# A checkpoint in seconds: every phase 2 steps of batch 8, a 32-wide 1-layer motion encoder. All terms are
+# kept: after 2 steps the 64 heaviest terms of a query and of a motion need not share a single word.
 TINY = [f"train.{p}.{k}={v}" for p in PHASES for k, v in (("steps", 2), ("batch_size", 8))] + [
-    "model.motion_dim=32", "model.motion_depth=1"]
+    "model.motion_dim=32", "model.motion_depth=1", "model.lex_top_k=0"]
 
 pytestmark = needs_chromium
 

@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from engine.facade import Engine
-from engine.inference.encode import encode_motions, encode_texts, windows
+import scipy.sparse as sp
+
+from engine.inference.encode import as_scored, encode_motions, encode_texts, windows
 from engine.inference.captioner import mask_predict
 from tests.test_train_helpers import DATA
 
@@ -37,8 +39,10 @@ def test_long_motion_vector_is_the_max_over_its_windows(engine):
              for a, b in windows(len(long), model.cfg.max_frames)]
     np.testing.assert_allclose(raw, np.max(parts, axis=0), rtol=1e-5, atol=1e-6)
     whole = encode_motions(model, [long]).toarray()[0]   # as served: normalised after the max (cosine models)
-    expected = raw / np.linalg.norm(raw) if model.cfg.lex_score == "cosine" else raw
+    expected = as_scored(model, sp.csr_matrix(raw[None])).toarray()[0]   # top-k and normalisation after the max
     np.testing.assert_allclose(whole, expected, rtol=1e-5, atol=1e-6)
+    if model.cfg.lex_top_k:
+        assert np.count_nonzero(whole) <= model.cfg.lex_top_k
     assert (whole >= 0).all()
 
 
@@ -51,9 +55,7 @@ def test_text_vectors_are_full_vocabulary_and_dense_vectors_unit(engine):
 
 
 def test_cosine_models_hand_out_unit_vectors_and_dot_models_raw_ones():
-    import scipy.sparse as sp
     from types import SimpleNamespace
-    from engine.inference.encode import as_scored
     from engine.models.config import ModelConfig
     raw = sp.csr_matrix(np.array([[3.0, 0, 4.0], [0, 0.5, 0]], dtype=np.float32))
     unit = as_scored(SimpleNamespace(cfg=ModelConfig(lex_score="cosine")), raw)

@@ -7,7 +7,7 @@ import torch.nn as nn
 
 from engine.models.bottleneck_decoder import BottleneckDecoder
 from engine.models.config import ModelConfig
-from engine.models.lexical import lexical_pool, motion_lexical, window_pool
+from engine.models.lexical import keep_top_k, lexical_pool, motion_lexical, window_pool
 from engine.models.lexicon import Lexicon
 from engine.models.mlm_head import MLMHead
 
@@ -24,6 +24,17 @@ def test_lexical_pool_hand_value_sparse_nonnegative_saturated():
     assert (random >= 0).all()
     negative = lexical_pool(torch.randn(4, 6, 50) - 10, torch.ones(4, 6, dtype=torch.bool))
     assert (negative == 0).all()                                    # sparse: ReLU zeroes negative terms
+
+
+def test_keep_top_k_keeps_the_heaviest_terms_and_only_they_learn():
+    p = torch.tensor([[0.1, 3.0, 0.0, 2.0, 0.5], [1.0, 0.0, 0.25, 0.375, 0.75]], requires_grad=True)
+    kept = keep_top_k(p, 2)
+    assert kept.tolist() == [[0.0, 3.0, 0.0, 2.0, 0.0], [1.0, 0.0, 0.0, 0.0, 0.75]]
+    kept.sum().backward()
+    assert p.grad.tolist() == [[0.0, 1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0, 1.0]]
+    assert keep_top_k(p, 0) is p and keep_top_k(p, 5) is p                  # 0 or >= V: unchanged
+    with pytest.raises(Exception, match="lex_top_k"):
+        ModelConfig(lex_top_k=-1)
 
 
 def test_window_pool_splits_each_motions_real_patches():

@@ -21,4 +21,5 @@ def test_export_halves_the_weights_and_serves_the_same_vectors(tiny_checkpoint, 
     a = encode_texts(load_checkpoint(tiny_checkpoint)[0], texts).toarray()
     b = encode_texts(load_checkpoint(tmp_path / "served")[0], texts).toarray()
     assert np.abs(a - b).max() < 2e-2 * max(1.0, np.abs(a).max())
-    assert (np.argsort(-a, axis=1)[:, :5] == np.argsort(-b, axis=1)[:, :5]).mean() > 0.8
+    same = [len(set(np.argsort(-x)[:5]) & set(np.argsort(-y)[:5])) / 5 for x, y in zip(a, b)]
+    assert np.mean(same) >= 0.8   # the same top words (float16 may swap near-ties in their order)

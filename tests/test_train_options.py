@@ -13,8 +13,9 @@ OPTIONS = {
     "mildtriple": (["train.triplet=mild", "train.triplet_warmup=0.5"], "triplet"),
     "droptriple": (["train.triplet=drop", "train.triplet_warmup=0.5"], "triplet"),
     "inverse_ler": (["train.inverse_ler=0.1"], "inverse_ler"),
-    "mirror": (["train.lexcmlp.w_mirror=1.0"], "mirror"),
-    "cosine": (["model.lex_score=cosine", "train.lex_temperature=0.05"], "info_nce"),
+    # the tiny preset's LexCMLP defaults, switched back to the paper's: still train, and differently
+    "dot_all_terms": (["model.lex_score=dot", "model.lex_top_k=0", "train.lex_temperature=1.0"], "info_nce"),
+    "mirror_off": (["train.lexcmlp.w_mirror=0"], "info_nce"),
 }
 
 
@@ -43,6 +44,13 @@ def test_option_adds_its_term_and_changes_training(name, plain, tmp_path):
     logged = [r[term] for r in records(out) if term in r]
     assert len(logged) == 4 and all(v == v and abs(v) < 1e6 for v in logged)   # finite, every step
     assert not torch.allclose(final_weights(out), final_weights(plain))
+
+
+def test_mirror_term_is_on_in_the_tiny_preset_and_off_when_weight_0(plain, tmp_path):
+    assert all("mirror" in r for r in records(plain) if r.get("phase") == "lexcmlp")
+    out = tmp_path / "no_mirror"
+    train(small_config(4, extra=["train.lexcmlp.w_mirror=0"]), [DATA], "lexcmlp", out)
+    assert not any("mirror" in r for r in records(out))
 
 
 def test_motpp_off_and_per_joint_tokens_train(tmp_path):

@@ -64,7 +64,10 @@ class ModelConfig:
 
     @classmethod
     def tiny(cls, **overrides) -> "ModelConfig":
-        return replace(cls(), **overrides)
+        # Cosine scores and 64 stored terms: on 2 CPU cores and a few hundred LexCMLP steps, dot-product
+        # InfoNCE saturated and collapsed (bench/RESULTS.md); 64 terms x 4 bytes = a quarter of the dense
+        # baseline's 256 float32 dimensions.
+        return replace(cls(lex_score="cosine", lex_top_k=64), **overrides)
 
     @classmethod
     def paper(cls, **overrides) -> "ModelConfig":
