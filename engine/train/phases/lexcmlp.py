@@ -2,7 +2,9 @@
 
 L = l1 InfoNCE(p_m, p_t) (dot-product scores over the global batch) + l2(step) R_FLOPS(p_m, p_t)
   + l3 L_aux^1 (text bottleneck decoder on p_t) + l4 L_aux^2 (motion bottleneck decoder on p_m),
-table 9: (1, 1e-4, 1e-2, 1e-2), every learning rate 1e-5; plus the options (CCCL, triplets, 1/LER).
+table 9: (1, 1e-4, 1e-2, 1e-2), every learning rate 1e-5; plus the options (CCCL, triplets, 1/LER) and
+ours: cosine scores over each vector's top-k terms (model.lex_score, model.lex_top_k), the pull toward the
+caption's vector (w_distill) and the mirror term (w_mirror).
 Trains: everything but the base-frozen text weights.
 """
 from __future__ import annotations
