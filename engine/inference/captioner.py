@@ -40,7 +40,7 @@ def mask_predict(model, p: torch.Tensor, lengths=LENGTHS, iterations: int = 4, d
     e_cbow = dec.cbow(p.repeat_interleave(n_len, dim=0), embeddings, model.lexicon.head_ids())
 
     def predict(current, e, attn, vocab_ids, banned=None):
-        logits = dec.decode(e, current, attn, embeddings, None if vocab_ids is None else vocab_ids)
+        logits = dec.decode(e, current, attn, embeddings, vocab_ids)
         if banned is not None:
             logits[..., banned] = float("-inf")          # never emit [CLS]/[SEP]/[PAD]/[MASK]
         return logits.log_softmax(-1)

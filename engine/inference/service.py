@@ -113,7 +113,7 @@ class ModelService:
         """The LexMLM phase checkpoint of a training run folder, i.e. the text side before motion training."""
         from ..train.checkpoint import load_checkpoint
         phase = self.dir / "lexmlm"
-        if not (phase / "manifest.json").is_file() or phase.resolve() == self.dir.resolve():
+        if not (phase / "manifest.json").is_file():
             return None
         with self.lock:
             if getattr(self, "_base_model", None) is None:
