@@ -1,4 +1,4 @@
-"""Retrieval latency and memory: SparseIndex (inverted, float16) vs DenseIndex (float32 brute force, d=384).
+"""Retrieval latency and memory: SparseIndex (inverted, 8-bit weights) vs DenseIndex (float32 brute force, d=384).
 
 For each N: keyword queries (1-3 terms, weight 1, no text encoder) and text queries (precomputed sparse
 query vectors) on the sparse index, and dense matrix-vector queries, one thread, p50/p95 per query.
@@ -183,8 +183,8 @@ def bench_size(n: int, args, real: sp.csr_matrix | None, split: dict | None = No
     else:
         text_q = zipf_vectors(args.queries, seed=n + 1, s=args.zipf_s, terms=(args.query_terms, args.query_terms))
     text_tuples = text_query_tuples(top_k_rows(text_q, args.query_top_k))
-    row = {"N": n, "stored_terms": int(len(index.inv_docs)), "input_nnz": nnz,
-           "avg_terms_per_doc": round(len(index.inv_docs) / n, 1),
+    row = {"N": n, "stored_terms": index.nnz, "input_nnz": nnz,
+           "avg_terms_per_doc": round(index.nnz / n, 1),
            "generate_s": round(t_gen, 2), "sparse_build_s": round(t_build, 2),
            "sparse_memory_MB": round(index.memory_bytes() / 2 ** 20, 1),
            "keyword": latency_ms(partial(index.search, k=10), kw),
@@ -218,8 +218,9 @@ def storage_vs_recall(doc_vectors, query_vectors, text_to_motion=None,
                       top_ks=(8, 16, 32, 64, 128, None)) -> list[dict]:
     """Index bytes and t2m/m2t R@10 (protocol "all") for each document top-k (None = keep all terms).
 
-    entry_bytes_per_doc counts the stored non-zeros at 4 bytes each (uint16 term id + float16 weight);
-    memory_MB is what our index really holds (postings and forward store, 10 bytes an entry, plus offsets).
+    entry_bytes_per_doc counts the stored non-zeros at 3 bytes each (uint16 block offset + uint8 weight);
+    memory_MB is what our index really holds (those postings plus per-term offsets and scales, and the ids).
+    R@10 is scored through the index, so it includes the 8-bit rounding of the weights.
 
     query_vectors[i] is the text whose relevant document is row text_to_motion[i] (default i).
     """
@@ -227,9 +228,9 @@ def storage_vs_recall(doc_vectors, query_vectors, text_to_motion=None,
     for k in top_ks:
         index = SparseIndex.build(doc_vectors, [str(i) for i in range(doc_vectors.shape[0])], top_k=k)
         m = retrieval_all(index.score_matrix(query_vectors), text_to_motion)
-        terms = len(index.fwd_terms) / len(index)
+        terms = index.nnz / len(index)
         rows.append({"top_k": k or "all", "memory_MB": round(index.memory_bytes() / 2 ** 20, 3),
-                     "terms_per_doc": round(terms, 1), "entry_bytes_per_doc": round(4 * terms, 1),
+                     "terms_per_doc": round(terms, 1), "entry_bytes_per_doc": round(3 * terms, 1),
                      "bytes_per_doc": round(index.memory_bytes() / len(index), 1),
                      "t2m_R@10": round(m["t2m"]["R@10"], 2), "m2t_R@10": round(m["m2t"]["R@10"], 2)})
     return rows
@@ -267,8 +268,9 @@ def markdown(result: dict) -> str:
                       ", ".join(f"{k} {v}" for k, v in r["accumulate_p50_ms"].items()) +
                       " (the index uses np.add.at; single-term queries skip accumulation: postings are impact ordered)."]
     if result.get("storage_vs_recall"):
-        lines += ["", "Storage vs quality on the split itself (the seed's Fig. 4): entry bytes = stored terms x 4 "
-                  "(uint16 id + float16 weight); our index holds postings and a forward store (bytes/doc).", "",
+        lines += ["", "Storage vs quality on the split itself (the seed's Fig. 4): entry bytes = stored terms x 3 "
+                  "(uint16 document offset + uint8 weight); index bytes/doc adds the per-term offsets and scales and "
+                  "the id strings; R@10 is scored through the index (8-bit weights).", "",
                   "| doc top-k | terms/doc | entry bytes/doc | index bytes/doc | t2m R@10 | m2t R@10 |",
                   "|---|---|---|---|---|---|"]
         lines += [f"| {r['top_k']} | {r.get('terms_per_doc', '-')} | {r.get('entry_bytes_per_doc', r['bytes_per_doc'])} | "

@@ -62,7 +62,7 @@ def main(argv=None) -> dict:
 
     result = {"checkpoint": args.checkpoint, "library": args.library, "library_clips": len(dataset.clips),
               "index_build_s": round(build_s, 1), "index_MB": round(search.motions.memory_bytes() / 2 ** 20, 2),
-              "stored_terms_per_motion": round(len(search.motions.inv_docs) / len(search.motions), 1),
+              "stored_terms_per_motion": round(search.motions.nnz / len(search.motions), 1),
               "text_query_ms": text_ms, "keyword_query_ms": keyword_ms, "caption_ms": caption_ms,
               "model": {k: getattr(service.config.model, k) for k in ("lexicon", "lex_score", "lex_top_k")}}
     print(json.dumps(result, indent=1))

@@ -40,12 +40,44 @@ def test_top_k_sparsify_keeps_largest():
 
 def test_storage_types_and_memory():
     idx = SparseIndex.build(_vectors(), [f"m{i}" for i in range(400)], top_k=8)
-    assert idx.fwd_terms.dtype == np.uint16 and idx.inv_docs.dtype == np.uint32
-    assert idx.inv_weights.dtype == np.float16 and idx.fwd_weights.dtype == np.float16
-    nnz = len(idx.inv_docs)
+    assert idx.inv_docs.dtype == np.uint16 and idx.inv_weights.dtype == np.uint8
+    nnz = idx.nnz
     assert nnz <= 8 * 400
-    fixed = idx.ids.nbytes + 8 * (400 + 1) + 8 * (V + 1)
-    assert idx.memory_bytes() == fixed + 10 * nnz
+    fixed = idx.ids.nbytes + 8 * (V + 1) + 4 * V   # one block: one offset per term, one scale per term
+    assert idx.memory_bytes() == fixed + 3 * nnz
+
+
+def test_eight_bit_weights_stay_within_half_a_level():
+    x = top_k_sparsify(_vectors(), 8)
+    idx = SparseIndex.build(x, [str(i) for i in range(400)])
+    stored = idx.matrix().toarray()
+    step = x.max(axis=0).toarray().ravel() / 255    # each term's level: its largest weight / 255
+    err = np.abs(stored - x.toarray())
+    assert (err <= step / 2 + 1e-6).all()
+    assert ((stored > 0) == (x.toarray() > 0)).all()   # no stored weight rounds away
+
+
+def test_documents_beyond_one_block(tmp_path):
+    """70,000 documents span two 65,536-document blocks of uint16 offsets."""
+    n = 70_000
+    x = sp.random(n, V, density=0.01, random_state=1, format="csr", dtype=np.float32)
+    idx = SparseIndex.build(x, [f"m{i}" for i in range(n)])
+    assert idx.n_blocks == 2
+    assert abs(idx.matrix() - x).max() <= x.max() / 255
+    term = int(np.argmax(np.asarray((x > 0).sum(axis=0)).ravel()))
+    docs, _ = idx.postings(term)
+    assert sorted(docs.tolist()) == sorted(x[:, term].nonzero()[0].tolist()) and docs.max() >= 1 << 16
+    col = idx.matrix()[:, term].toarray().ravel()
+    np.testing.assert_allclose([h.score for h in idx.search({term: 1.0}, k=20)], np.sort(col)[::-1][:20], rtol=1e-6)
+    q = _query(5, n_terms=6)
+    hits = idx.search(q, k=10, explain=10)
+    expected = idx.matrix() @ q
+    np.testing.assert_allclose([h.score for h in hits], np.sort(expected)[::-1][:10], rtol=1e-5)
+    for h in hits:
+        assert sum(c for _, c in h.terms) == pytest.approx(h.score, rel=1e-5)
+    idx.save(tmp_path / "ix", "fp")
+    back = SparseIndex.load(tmp_path / "ix", "fp")
+    assert [h.index for h in back.search(q, k=10)] == [h.index for h in hits]
 
 
 @pytest.fixture(params=["postings", "scan"])
@@ -76,7 +108,7 @@ def test_search_equals_brute_force(seed, regime):
 
 def test_single_term_and_query_top_k():
     idx = SparseIndex.build(_vectors(), [str(i) for i in range(400)])
-    term = int(np.argmax(np.diff(idx.inv_indptr)))
+    term = max(range(V), key=lambda t: len(idx.postings(t)[0]))
     hits = idx.search({term: 2.0}, k=7)
     col = idx.matrix()[:, term].toarray().ravel() * 2
     np.testing.assert_allclose([h.score for h in hits], np.sort(col)[::-1][:7], rtol=1e-6)
@@ -92,7 +124,7 @@ def test_single_term_and_query_top_k():
 def test_negative_terms_exclude_or_penalise(regime):
     idx = SparseIndex.build(_vectors(), [str(i) for i in range(400)])
     q = _query(3)
-    neg = int(np.argmax(np.diff(idx.inv_indptr)))
+    neg = max(range(V), key=lambda t: len(idx.postings(t)[0]))
     holders = set(idx.postings(neg)[0].tolist())
     hits = idx.search(q, k=50, negatives={neg})
     assert hits and not holders & {h.index for h in hits}

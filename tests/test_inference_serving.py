@@ -12,7 +12,7 @@ from engine.facade import Engine
 import scipy.sparse as sp
 
 from engine.inference.encode import as_scored, encode_motions, encode_texts, windows
-from engine.inference.captioner import mask_predict
+from engine.inference.captioner import lexical_agreement, mask_predict
 from tests.test_train_helpers import DATA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +74,24 @@ def test_mask_predict_returns_one_caption_per_motion(engine):
     for c in captions:
         assert c.length in (4, 6) and c.text and c.log_prob <= 0
         assert "[MASK]" not in c.text and "[SEP]" not in c.text
+
+
+def test_mask_predict_picks_the_candidate_that_agrees_with_the_motion(engine):
+    """select="lexical": of the captions decoded at each kept length, the one whose lexical vector is
+    closest to the motion's; select="log_prob": the decoder's most probable one."""
+    model = engine.service().model
+    p = torch.rand(2, len(model.lexicon))
+    lengths, everything = (4, 6, 8), len(model.lexicon)   # no short-list: every length decodes alike alone or together
+    per_length = [mask_predict(model, p, lengths=(n,), keep_lengths=1, shortlist=everything) for n in lengths]
+    by_lexical = mask_predict(model, p, lengths=lengths, keep_lengths=3, shortlist=everything)
+    by_prob = mask_predict(model, p, lengths=lengths, keep_lengths=3, shortlist=everything, select="log_prob")
+    for b in range(2):
+        texts = [per_length[j][b].text for j in range(3)]
+        agreement = lexical_agreement(model, texts, p[b:b + 1])
+        assert by_lexical[b].text == texts[int(agreement.argmax())]
+        assert by_prob[b].log_prob == pytest.approx(max(per_length[j][b].log_prob for j in range(3)), abs=1e-5)
+    with pytest.raises(ValueError, match="select"):
+        mask_predict(model, p, select="longest")
 
 
 def test_search_hits_agree_with_brute_force_scores(engine):

@@ -1,16 +1,21 @@
 """SparseIndex: an inverted index over lexical vectors, scored by dot product, with explanations.
 
-Storage (N documents, |V| < 65,536 terms, nnz stored weights):
-  postings   per term t, entries inv_indptr[t]:inv_indptr[t+1] of inv_docs (uint32) / inv_weights
-             (float16), *impact ordered* (heaviest first): a one-term query's top-k is its first k postings.
-  forward    per document d, fwd_indptr[d]:fwd_indptr[d+1] of fwd_terms (uint16) / fwd_weights (float16):
-             explains a hit (which query terms earned its score) and rebuilds the document vector.
-  => 10 bytes per stored weight (+ 8 per document and per term for the offsets, + the id strings).
+Storage (N documents in blocks of 65,536, |V| < 65,536 terms, nnz stored weights):
+  postings   per (term t, block b), entries seg_indptr[t * B + b] : seg_indptr[t * B + b + 1] of
+             inv_docs (uint16: the document's offset inside block b) and inv_weights (uint8: the weight
+             in units of term_scale[t], the term's largest weight / 255), *impact ordered* inside each
+             segment: a one-term query's top k is among the first k postings of each block.
+  => 3 bytes per stored weight, plus 8 bytes per (term, block) offset and 4 per term scale: 64 terms a
+  motion take 192 bytes, under a quarter of a 256-d float32 vector (1,024 bytes). There is no forward
+  store: a hit's explanation and `matrix()` are read back from the postings.
 
-Scoring touches only the postings of the query's terms: np.add.at(scores, docs, q_w * d_w) per
-term into a reusable float32 buffer (with numpy 2 this measured faster than fancy-index += and than
-one bincount: bench/bench_retrieval.py), then the top k among the touched documents (found by scanning the N scores when the postings
-outnumber N/4). Negative terms (`-left`) exclude every document holding them, or, with
+Rounding a weight to 1/255 of its term's largest weight changes scores by well under a percent; the
+retrieval benchmark measures R@10 through the index (bench/bench_retrieval.py, storage vs R@10).
+
+Scoring touches only the postings of the query's terms: np.add.at(scores, docs, q_w * d_w) per term into
+a reusable float32 buffer (with numpy 2 this measured faster than fancy-index += and than one bincount:
+bench/bench_retrieval.py), then the top k among the touched documents (found by scanning the N scores
+when the postings outnumber N/4). Negative terms (`-left`) exclude every document holding them, or, with
 `negative_weight=w`, subtract w * d_w from the document's score.
 
 The same class indexes captions for motion-to-text search: build it over caption vectors with
@@ -29,18 +34,24 @@ from engine.index.sparse import query_terms, top_k_sparsify
 from engine.index.store import load_arrays, save_arrays
 from engine.errors import InputError
 
-MAX_VOCAB = 1 << 16    # term ids are stored as uint16
-MAX_DOCS = 1 << 32     # doc ids are stored as uint32
+MAX_VOCAB = 1 << 16    # postings are addressed per term; term ids stay below 2^16 as in BERT's 30,522
+BLOCK_BITS = 16        # documents are addressed as (block, uint16 offset)
+LEVELS = 255           # uint8 weight levels per term
 KIND = "motionlex.sparse_index"
 DENSE_REGIME_FRACTION = 4  # postings >= N / 4: find touched documents by scanning all N scores
+ARRAYS = {"seg_indptr": np.int64, "inv_docs": np.uint16, "inv_weights": np.uint8, "term_scale": np.float32}
+
+
+def blocks_for(n_docs: int) -> int:
+    return max(1, -(-n_docs >> BLOCK_BITS))
 
 
 class SparseIndex:
     def __init__(self, ids: np.ndarray, vocab_size: int, top_k: int | None,
-                 fwd_indptr, fwd_terms, fwd_weights, inv_indptr, inv_docs, inv_weights):
+                 seg_indptr, inv_docs, inv_weights, term_scale):
         self.ids, self.vocab_size, self.top_k = ids, int(vocab_size), top_k
-        self.fwd_indptr, self.fwd_terms, self.fwd_weights = fwd_indptr, fwd_terms, fwd_weights
-        self.inv_indptr, self.inv_docs, self.inv_weights = inv_indptr, inv_docs, inv_weights
+        self.n_blocks = blocks_for(len(ids))
+        self.seg_indptr, self.inv_docs, self.inv_weights, self.term_scale = seg_indptr, inv_docs, inv_weights, term_scale
         self._local = threading.local()  # per-thread score buffer: searches may run concurrently
 
     # ------------------------------------------------------------------ building
@@ -52,37 +63,56 @@ class SparseIndex:
         vocab_size = int(vocab_size or v)
         if len(ids) != n:
             raise ValueError(f"{len(ids)} ids for {n} vectors")
-        if v > vocab_size or vocab_size > MAX_VOCAB or n >= MAX_DOCS:
-            raise ValueError(f"index limits: |V| <= {MAX_VOCAB}, N < {MAX_DOCS} (got V={v}, N={n})")
-        m.data[m.data.astype(np.float16) == 0] = 0  # weights that vanish in float16 are not stored
-        m.eliminate_zeros()
-        fwd_terms = m.indices.astype(np.uint16)
-        fwd_weights = m.data.astype(np.float16)
-        fwd_indptr = m.indptr.astype(np.int64)
+        if v > vocab_size or vocab_size > MAX_VOCAB:
+            raise ValueError(f"index limits: |V| <= {MAX_VOCAB} (got V={v})")
+        terms, weights = m.indices.astype(np.uint16), m.data
+        docs = np.repeat(np.arange(n, dtype=np.int64), np.diff(m.indptr))
         del m
-        # postings: group by term, heaviest first. float16 bits of non-negative numbers sort like the
-        # numbers, so two stable uint16 radix sorts (weight descending, then term) do it in O(nnz).
-        docs = np.repeat(np.arange(n, dtype=np.uint32), np.diff(fwd_indptr))
-        order = np.argsort(~fwd_weights.view(np.uint16), kind="stable")
-        order = order[np.argsort(fwd_terms[order], kind="stable")]
-        inv_docs, inv_weights = docs[order], fwd_weights[order]
-        inv_indptr = np.zeros(vocab_size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(fwd_terms, minlength=vocab_size), out=inv_indptr[1:])
-        return cls(np.asarray(list(ids), dtype=str), vocab_size, top_k,
-                   fwd_indptr, fwd_terms, fwd_weights, inv_indptr, inv_docs, inv_weights)
+        term_scale = np.zeros(vocab_size, dtype=np.float32)
+        np.maximum.at(term_scale, terms, weights)
+        term_scale /= LEVELS
+        # a stored weight never rounds to 0: the document keeps every term it was indexed with
+        levels = np.clip(np.rint(weights / term_scale[terms]), 1, LEVELS).astype(np.uint8)
+        del weights
+        n_blocks = blocks_for(n)
+        # group by (term, block), heaviest first: three stable O(nnz) radix sorts on 8/16-bit keys
+        order = np.argsort(~levels, kind="stable")
+        if n_blocks > 1:
+            order = order[np.argsort((docs[order] >> BLOCK_BITS).astype(np.uint16), kind="stable")]
+        order = order[np.argsort(terms[order], kind="stable")]
+        segment = terms.astype(np.int64) * n_blocks + (docs >> BLOCK_BITS)
+        seg_indptr = np.zeros(vocab_size * n_blocks + 1, dtype=np.int64)
+        np.cumsum(np.bincount(segment, minlength=vocab_size * n_blocks), out=seg_indptr[1:])
+        inv_docs = (docs[order] & ((1 << BLOCK_BITS) - 1)).astype(np.uint16)
+        return cls(np.asarray(list(ids), dtype=str), vocab_size, top_k, seg_indptr, inv_docs, levels[order], term_scale)
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    @property
+    def nnz(self) -> int:
+        return len(self.inv_docs)
+
     def memory_bytes(self) -> int:
-        """Bytes held by the index arrays (postings, forward store, offsets and ids)."""
-        return int(sum(a.nbytes for a in (self.ids, self.fwd_indptr, self.fwd_terms, self.fwd_weights,
-                                          self.inv_indptr, self.inv_docs, self.inv_weights)))
+        """Bytes held by the index arrays (postings, offsets, term scales and ids)."""
+        return int(sum(a.nbytes for a in (self.ids, self.seg_indptr, self.inv_docs, self.inv_weights, self.term_scale)))
+
+    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
+        """(doc indices int64, weights float32) of one term, impact ordered inside each block."""
+        first = term * self.n_blocks
+        bounds = self.seg_indptr[first:first + self.n_blocks + 1]
+        docs = self.inv_docs[bounds[0]:bounds[-1]].astype(np.int64)
+        for b in range(1, self.n_blocks):
+            docs[bounds[b] - bounds[0]:bounds[b + 1] - bounds[0]] += b << BLOCK_BITS
+        return docs, np.multiply(self.inv_weights[bounds[0]:bounds[-1]], self.term_scale[term], dtype=np.float32)
 
     def matrix(self) -> sp.csr_matrix:
-        """The stored (after top-k, float16-rounded) document vectors as a float32 (N, V) CSR matrix."""
-        return sp.csr_matrix((self.fwd_weights.astype(np.float32), self.fwd_terms.astype(np.int32),
-                              self.fwd_indptr), shape=(len(self), self.vocab_size))
+        """The stored (top-k, 8-bit) document vectors as a float32 (N, V) CSR matrix."""
+        segment_term = np.repeat(np.arange(self.vocab_size * self.n_blocks) // self.n_blocks, np.diff(self.seg_indptr))
+        segment_block = np.repeat(np.arange(self.vocab_size * self.n_blocks) % self.n_blocks, np.diff(self.seg_indptr))
+        docs = self.inv_docs.astype(np.int64) + (segment_block << BLOCK_BITS)
+        weights = self.inv_weights * self.term_scale[segment_term]
+        return sp.csr_matrix((weights.astype(np.float32), (docs, segment_term)), shape=(len(self), self.vocab_size))
 
     def score_matrix(self, queries, query_top_k: int | None = None) -> np.ndarray:
         """Dense (n_queries, N) float32 scores of many queries at once (for evaluation metrics)."""
@@ -90,16 +120,6 @@ class SparseIndex:
         if q.shape[1] != self.vocab_size:
             raise ValueError(f"queries have {q.shape[1]} terms, index has {self.vocab_size}")
         return np.asarray((q @ self.matrix().T).todense(), dtype=np.float32)
-
-    def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
-        """(doc indices uint32, weights float16) of one term, heaviest first."""
-        a, b = self.inv_indptr[term], self.inv_indptr[term + 1]
-        return self.inv_docs[a:b], self.inv_weights[a:b]
-
-    def document_terms(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """(term ids uint16, weights float16) stored for one document."""
-        a, b = self.fwd_indptr[index], self.fwd_indptr[index + 1]
-        return self.fwd_terms[a:b], self.fwd_weights[a:b]
 
     # ------------------------------------------------------------------ searching
     def search(self, query, k: int = 10, query_top_k: int | None = None, negatives=(),
@@ -114,30 +134,45 @@ class SparseIndex:
         negatives = np.fromiter((int(t) for t in negatives), dtype=np.int64)
         if k <= 0 or terms.size == 0:
             return []
+        postings = [self.postings(int(t)) for t in terms]
         if terms.size == 1 and negatives.size == 0:
-            docs, dw = self.postings(int(terms[0]))   # impact ordered: the answer is the first k postings
-            top, scores = docs[:k].astype(np.int64), np.multiply(dw[:k], weights[0], dtype=np.float32)
+            top, scores = self._one_term(postings[0], weights[0], k)
         else:
-            top, scores = self._accumulate_and_select(terms, weights, negatives, negative_weight, k)
-        return self._hits(top, scores, terms, weights, negatives, negative_weight, explain)
+            top, scores = self._accumulate_and_select(postings, weights, negatives, negative_weight, k)
+        return self._hits(top, scores, terms, weights, postings, negatives, negative_weight, explain)
 
-    def _buffer(self) -> np.ndarray:
-        buf = getattr(self._local, "scores", None)
+    def _one_term(self, posting, weight, k):
+        """Impact ordered blocks: the answer is among the first k postings of each block."""
+        docs, dw = posting
+        starts = np.concatenate([[0], np.cumsum(self._block_lengths(docs))])
+        head = np.concatenate([np.arange(a, min(a + k, b)) for a, b in zip(starts[:-1], starts[1:])])
+        scores = np.multiply(dw[head], weight, dtype=np.float32)
+        best = np.argsort(-scores, kind="stable")[:k]
+        return docs[head[best]], scores[best]
+
+    def _block_lengths(self, docs: np.ndarray) -> np.ndarray:
+        """Lengths of the per-block runs of one term's decoded postings (doc ids grow by block)."""
+        return np.bincount(docs >> BLOCK_BITS, minlength=self.n_blocks)
+
+    def _buffer(self, name: str = "scores", dtype=np.float32, fill=0) -> np.ndarray:
+        """A per-thread array of N entries, equal to `fill` between calls (each user restores it)."""
+        buf = getattr(self._local, name, None)
         if buf is None or len(buf) != len(self):
-            buf = self._local.scores = np.zeros(len(self), dtype=np.float32)
+            buf = np.full(len(self), fill, dtype=dtype)
+            setattr(self._local, name, buf)
         return buf
 
-    def _accumulate_and_select(self, terms, weights, negatives, negative_weight, k):
-        postings = [self.postings(int(t)) for t in terms]
+    def _accumulate_and_select(self, postings, weights, negatives, negative_weight, k):
         scores = self._buffer()  # all zeros between calls
+        negative_postings = [self.postings(int(t))[0] for t in negatives]
         try:
             for (docs, dw), w in zip(postings, weights):
-                np.add.at(scores, docs, np.multiply(dw, w, dtype=np.float32))
+                np.add.at(scores, docs, dw * w)
             if sum(len(d) for d, _ in postings) >= len(self) // DENSE_REGIME_FRACTION:
                 candidates = np.flatnonzero(scores)  # one O(N) pass beats deduplicating that many postings
-                self._apply_negatives(scores, negatives, negative_weight)
+                self._apply_negatives(scores, negatives, negative_postings, negative_weight)
             else:
-                self._apply_negatives(scores, negatives, negative_weight)
+                self._apply_negatives(scores, negatives, negative_postings, negative_weight)
                 candidates = postings[0][0] if len(postings) == 1 else np.concatenate([d for d, _ in postings])
                 # a document appears at most once per query term, so the best k*|terms| entries of the
                 # (duplicated) candidate list contain the best k distinct documents
@@ -149,16 +184,16 @@ class SparseIndex:
         finally:  # restore the all-zero buffer touching only what this query wrote
             for docs, _ in postings:
                 scores[docs] = 0.0
-            for t in negatives:
-                scores[self.postings(int(t))[0]] = 0.0
+            for docs in negative_postings:
+                scores[docs] = 0.0
 
-    def _apply_negatives(self, scores, negatives, negative_weight) -> None:
-        for t in negatives:
-            docs, dw = self.postings(int(t))
+    def _apply_negatives(self, scores, negatives, negative_postings, negative_weight) -> None:
+        for t, docs in zip(negatives.tolist(), negative_postings):
             if negative_weight is None:
                 scores[docs] = -np.inf
             else:
-                scores[docs] -= np.multiply(dw, np.float32(negative_weight), dtype=np.float32)
+                _, dw = self.postings(t)
+                scores[docs] -= dw * np.float32(negative_weight)
 
     @staticmethod
     def _order(top, scores, k):
@@ -169,24 +204,33 @@ class SparseIndex:
         top = top[np.argsort(-scores[top], kind="stable")[:k]].astype(np.int64)
         return top, scores[top].copy()
 
-    def _hits(self, top, scores, terms, weights, negatives, negative_weight, explain) -> list[Hit]:
-        q = np.zeros(self.vocab_size, dtype=np.float32)
-        np.add.at(q, terms, weights)
-        if negative_weight is not None and negatives.size:
-            q[negatives] -= np.float32(negative_weight)
+    def _hits(self, top, scores, terms, weights, postings, negatives, negative_weight, explain) -> list[Hit]:
+        """Each hit's strongest contributions, read from the postings the query already decoded."""
+        contrib = np.zeros((len(top), len(terms) + len(negatives)), dtype=np.float32)
+        if explain > 0 and len(top):
+            columns = list(zip(weights.tolist(), postings))
+            if negative_weight is not None:
+                columns += [(-float(negative_weight), self.postings(t)) for t in negatives.tolist()]
+            slot = self._buffer("slots", np.int32, -1)   # hit rank of each document, -1 elsewhere
+            slot[top] = np.arange(len(top))
+            try:
+                for j, (w, (docs, dw)) in enumerate(columns):
+                    rank = slot[docs]
+                    found = np.flatnonzero(rank >= 0)
+                    contrib[rank[found], j] = w * dw[found]
+            finally:
+                slot[top] = -1
+        all_terms = np.concatenate([terms, negatives])
         hits = []
-        for d, s in zip(top.tolist(), scores.tolist()):
-            dt, dw = self.document_terms(d)
-            contrib = q[dt] * dw.astype(np.float32)
-            nz = np.flatnonzero(contrib)
-            nz = nz[np.argsort(-np.abs(contrib[nz]), kind="stable")[:explain]]
-            hits.append(Hit(str(self.ids[d]), d, float(s), [(int(dt[i]), float(contrib[i])) for i in nz]))
+        for i, (d, s) in enumerate(zip(top.tolist(), scores.tolist())):
+            nz = np.flatnonzero(contrib[i])
+            nz = nz[np.argsort(-np.abs(contrib[i, nz]), kind="stable")[:explain]]
+            hits.append(Hit(str(self.ids[d]), d, float(s), [(int(all_terms[j]), float(contrib[i, j])) for j in nz]))
         return hits
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path, fingerprint: str) -> Path:
-        arrays = {n: getattr(self, n) for n in ("ids", "fwd_indptr", "fwd_terms", "fwd_weights",
-                                                 "inv_indptr", "inv_docs", "inv_weights")}
+        arrays = {"ids": self.ids, **{n: getattr(self, n) for n in ARRAYS}}
         return save_arrays(directory, KIND, arrays, {"vocab_size": self.vocab_size, "top_k": self.top_k},
                            fingerprint)
 
@@ -197,20 +241,18 @@ class SparseIndex:
         if loaded is None:
             return None
         a, meta = loaded
-        need = {"fwd_indptr": np.int64, "fwd_terms": np.uint16, "fwd_weights": np.float16,
-                "inv_indptr": np.int64, "inv_docs": np.uint32, "inv_weights": np.float16}
-        if set(a) != set(need) | {"ids"} or a["ids"].dtype.kind != "U" \
-                or any(a[n].dtype != dtype for n, dtype in need.items()):
+        if set(a) != set(ARRAYS) | {"ids"} or a["ids"].dtype.kind != "U" \
+                or any(a[n].dtype != dtype for n, dtype in ARRAYS.items()):
             raise InputError(directory, "index arrays missing or of the wrong type")
-        v, n = int(meta.get("vocab_size", -1)), len(a["ids"])
-        nnz = len(a["fwd_terms"])
-        consistent = (a["fwd_indptr"].shape == (n + 1,) and a["inv_indptr"].shape == (v + 1,)
-                      and len(a["fwd_weights"]) == len(a["inv_docs"]) == len(a["inv_weights"]) == nnz
-                      and a["fwd_indptr"][0] == 0 == a["inv_indptr"][0]
-                      and a["fwd_indptr"][-1] == nnz == a["inv_indptr"][-1]
-                      and (nnz == 0 or (int(a["fwd_terms"].max()) < v and int(a["inv_docs"].max()) < n))
-                      and bool(np.all(np.diff(a["fwd_indptr"]) >= 0)) and bool(np.all(np.diff(a["inv_indptr"]) >= 0)))
+        v, n, nnz = int(meta.get("vocab_size", -1)), len(a["ids"]), len(a["inv_docs"])
+        ptr = a["seg_indptr"]
+        consistent = (0 < v <= MAX_VOCAB and ptr.shape == (v * blocks_for(n) + 1,) and a["term_scale"].shape == (v,)
+                      and len(a["inv_weights"]) == nnz and ptr[0] == 0 and ptr[-1] == nnz
+                      and bool(np.all(np.diff(ptr) >= 0)) and bool(np.isfinite(a["term_scale"]).all()))
+        if consistent and nnz:  # offsets in the last, partial block must stay inside N
+            b = blocks_for(n)
+            last_block = [a["inv_docs"][start:end] for start, end in zip(ptr[b - 1::b], ptr[b::b])]
+            consistent = int(max((int(x.max()) for x in last_block if x.size), default=0)) < n - ((b - 1) << BLOCK_BITS)
         if not consistent:
             raise InputError(directory, "index arrays are inconsistent (corrupt or partially written)")
-        return cls(a["ids"], v, meta.get("top_k"), a["fwd_indptr"], a["fwd_terms"], a["fwd_weights"],
-                   a["inv_indptr"], a["inv_docs"], a["inv_weights"])
+        return cls(a["ids"], v, meta.get("top_k"), *(a[name] for name in ARRAYS))
