@@ -134,25 +134,25 @@ class SparseIndex:
         negatives = np.fromiter((int(t) for t in negatives), dtype=np.int64)
         if k <= 0 or terms.size == 0:
             return []
-        postings = [self.postings(int(t)) for t in terms]
         if terms.size == 1 and negatives.size == 0:
-            top, scores = self._one_term(postings[0], weights[0], k)
-        else:
-            top, scores = self._accumulate_and_select(postings, weights, negatives, negative_weight, k)
+            top, scores = self._one_term(int(terms[0]), float(weights[0]), k)
+            return [Hit(str(self.ids[d]), d, s, [(int(terms[0]), s)] if explain > 0 else [])
+                    for d, s in zip(top.tolist(), scores.tolist())]
+        postings = [self.postings(int(t)) for t in terms]
+        top, scores = self._accumulate_and_select(postings, weights, negatives, negative_weight, k)
         return self._hits(top, scores, terms, weights, postings, negatives, negative_weight, explain)
 
-    def _one_term(self, posting, weight, k):
-        """Impact ordered blocks: the answer is among the first k postings of each block."""
-        docs, dw = posting
-        starts = np.concatenate([[0], np.cumsum(self._block_lengths(docs))])
-        head = np.concatenate([np.arange(a, min(a + k, b)) for a, b in zip(starts[:-1], starts[1:])])
-        scores = np.multiply(dw[head], weight, dtype=np.float32)
+    def _one_term(self, term: int, weight: float, k: int):
+        """Impact ordered blocks: the answer is among the first k postings of each block, so only those
+        k x blocks postings are read."""
+        first = term * self.n_blocks
+        bounds = self.seg_indptr[first:first + self.n_blocks + 1]
+        docs = np.concatenate([self.inv_docs[a:min(a + k, b)].astype(np.int64) + (i << BLOCK_BITS)
+                               for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))])
+        levels = np.concatenate([self.inv_weights[a:min(a + k, b)] for a, b in zip(bounds[:-1], bounds[1:])])
+        scores = np.multiply(levels, np.float32(self.term_scale[term] * weight), dtype=np.float32)
         best = np.argsort(-scores, kind="stable")[:k]
-        return docs[head[best]], scores[best]
-
-    def _block_lengths(self, docs: np.ndarray) -> np.ndarray:
-        """Lengths of the per-block runs of one term's decoded postings (doc ids grow by block)."""
-        return np.bincount(docs >> BLOCK_BITS, minlength=self.n_blocks)
+        return docs[best], scores[best]
 
     def _buffer(self, name: str = "scores", dtype=np.float32, fill=0) -> np.ndarray:
         """A per-thread array of N entries, equal to `fill` between calls (each user restores it)."""
