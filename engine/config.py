@@ -191,12 +191,15 @@ def paper_config() -> Config:
 
 
 def tiny_config() -> Config:
-    """CPU-sized: all four phases on ~2,300 Bandai train clips in ~40 minutes on 2 cores.
+    """CPU-sized: all four phases on ~2,300 Bandai train clips in about 35 minutes on 2 cores.
 
-    Step counts are fixed (not epochs) so the wall time does not grow with the dataset. Measured
-    s/step at batch 32, full vocabulary, 2 quiet cores: LexMLM 0.9, CMMM 0.35, LexMMM 0.8, LexCMLP ~2
-    (with the mirrored pass) -> 300 + 1500 + 400 + 500 steps ~ 4.5 + 9 + 5.5 + 17 minutes. On Bandai that is
-    ~1 epoch of text, 20 / 5.5 / 7 epochs of motion (the paper: 50 / 200 / 150 / 20 epochs on a GPU).
+    Step counts are fixed (not epochs) so the wall time does not grow with the dataset. Every phase runs on
+    the restricted lexicon (the training text's terms and their 8 nearest neighbours in the word
+    embeddings), which halves the cost of the vocabulary projections (s/step at batch 32, 2 quiet cores,
+    full -> restricted: LexMLM 0.9 -> 0.57, LexMMM 0.76 -> 0.43, LexCMLP ~2 -> ~1.2 with the mirrored
+    pass) and buys LexCMLP twice the steps: 300 + 1500 + 400 + 1000 steps. On Bandai, restricted beat the
+    full vocabulary at equal steps too (bench/RESULTS.md). That is ~1 epoch of text, 20 / 5.5 / 14 epochs
+    of motion (the paper: 50 / 200 / 150 / 20 epochs on a GPU).
     LexCMLP's motion and head learning rates are 1e-4 (paper 1e-5) because it gets few steps; its scores
     are cosines at T=0.05 over each vector's 64 heaviest terms (model.lex_score, model.lex_top_k), with our
     pull toward the caption's vector at weight 1 and the mirror term on (bench/RESULTS.md measures each).
@@ -205,7 +208,7 @@ def tiny_config() -> Config:
         lexmlm=LexMLMConfig(steps=300, batch_size=32),
         cmmm=CMMMConfig(steps=1500, batch_size=32),
         lexmmm=LexMMMConfig(steps=400, batch_size=32),
-        lexcmlp=LexCMLPConfig(steps=500, batch_size=32, lr_motion=1e-4, lr_heads=1e-4, w_distill=1.0, w_mirror=1.0),
+        lexcmlp=LexCMLPConfig(steps=1000, batch_size=32, lr_motion=1e-4, lr_heads=1e-4, w_distill=1.0, w_mirror=1.0),
         dense=DenseConfig(steps=400, batch_size=32),
         lex_temperature=0.05, log_every=10, checkpoint_every=100)
     return Config(model=_model_preset("tiny"), train=train, data=DataConfig(max_frames=64))
