@@ -4,8 +4,9 @@
 
 Each experiment is a training run of the `tiny` preset on the Bandai train split, evaluated on the
 test split by `python -m engine eval`. Ablations that only change the last phase reuse the finished
-earlier phases of the full lexical run (their phase checkpoints are copied, then `--resume` trains
-the remaining phases), so every row differs from the full run only where its name says. Results go
+earlier phases of the run their entry names (`lexical` or `full_vocab`: the phase checkpoints are
+copied, then `--resume` trains the remaining phases), so a row differs from that run only where its
+name says. Results go
 to bench/RESULTS.md (section bench_bandai_model) with the top terms of a few test motions.
 """
 from __future__ import annotations

@@ -79,8 +79,8 @@ def markdown(r: dict) -> str:
              "| measure | p50 ms | p95 ms |", "|---|---|---|"]
     for name, key in (("text query, end to end (encode + search + explanations)", "text_query_ms"),
                       ("keyword query (no text encoder)", "keyword_query_ms"),
-                      ("caption one motion (mask-predict: 11 lengths, 3 kept after the first pass, "
-                       "3 short-listed passes)", "caption_ms")):
+                      ("caption one motion (mask-predict: 11 lengths, 4 kept after the first pass, "
+                       "3 short-listed passes, the caption agreeing best with the motion)", "caption_ms")):
         lines.append(f"| {name} | {r[key]['p50_ms']} | {r[key]['p95_ms']} |")
     lines += ["", f"Model: lexicon {r['model']['lexicon']}, {r['model']['lex_score']} scores, "
               f"{r['model']['lex_top_k'] or 'all'} terms kept per vector."]
