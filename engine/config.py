@@ -191,13 +191,14 @@ def paper_config() -> Config:
 
 
 def tiny_config() -> Config:
-    """CPU-sized: all four phases on ~2,300 Bandai train clips in about 35 minutes on 2 cores.
+    """CPU-sized: all four phases on ~2,300 Bandai train clips in about 40 minutes on 2 cores.
 
     Step counts are fixed (not epochs) so the wall time does not grow with the dataset. Every phase runs on
     the restricted lexicon (the training text's terms and their 8 nearest neighbours in the word
     embeddings), which halves the cost of the vocabulary projections (s/step at batch 32, 2 quiet cores,
-    full -> restricted: LexMLM 0.9 -> 0.57, LexMMM 0.76 -> 0.43, LexCMLP ~2 -> ~1.2 with the mirrored
-    pass) and buys LexCMLP twice the steps: 300 + 1500 + 400 + 1000 steps. On Bandai, restricted beat the
+    full -> restricted: LexMLM 0.9 -> 0.57, LexMMM 0.76 -> 0.43, LexCMLP ~2 -> ~1.26 with the mirrored
+    pass) and buys LexCMLP twice the steps: 300 + 1500 + 400 + 1000 steps, measured on 2 quiet cores as
+    2.7 + 11 + 4.4 + 21 minutes. On Bandai, restricted beat the
     full vocabulary at equal steps too (bench/RESULTS.md). That is ~1 epoch of text, 20 / 5.5 / 14 epochs
     of motion (the paper: 50 / 200 / 150 / 20 epochs on a GPU).
     LexCMLP's motion and head learning rates are 1e-4 (paper 1e-5) because it gets few steps; its scores
