@@ -70,6 +70,7 @@ EXPERIMENTS = {
                         "as above with the shared MLM head frozen"),
     # The options of the other seeds, each switched on alone.
     "cccl": ("all", S250 + ["train.cccl=true"], FROM_FULL, "+ CCCL in LexCMLP"),
+    "mildtriple": ("all", S250 + ["train.triplet=mild"], FROM_FULL, "+ MildTriple in LexCMLP"),
     "droptriple": ("all", S250 + ["train.triplet=drop"], FROM_FULL, "+ DropTriple in LexCMLP"),
     "inverse_ler": ("all", S250 + ["train.inverse_ler=0.01"], FROM_FULL, "+ 1/LER in LexCMLP"),
     "motpp_off": ("all", S250 + ["model.motpp=false"], None, "MoT++ input off: one projection per joint (all phases)"),
