@@ -139,8 +139,10 @@ class SparseIndex:
             return [Hit(str(self.ids[d]), d, s, [(int(terms[0]), s)] if explain > 0 else [])
                     for d, s in zip(top.tolist(), scores.tolist())]
         postings = [self.postings(int(t)) for t in terms]
-        top, scores = self._accumulate_and_select(postings, weights, negatives, negative_weight, k)
-        return self._hits(top, scores, terms, weights, postings, negatives, negative_weight, explain)
+        negative_postings = [self.postings(int(t)) for t in negatives]   # decoded once, used three times
+        top, scores = self._accumulate_and_select(postings, weights, negative_postings, negative_weight, k)
+        return self._hits(top, scores, terms, weights, postings, negatives, negative_postings, negative_weight,
+                          explain)
 
     def _one_term(self, term: int, weight: float, k: int):
         """Impact ordered blocks: the answer is among the first k postings of each block, so only those
@@ -162,17 +164,16 @@ class SparseIndex:
             setattr(self._local, name, buf)
         return buf
 
-    def _accumulate_and_select(self, postings, weights, negatives, negative_weight, k):
+    def _accumulate_and_select(self, postings, weights, negative_postings, negative_weight, k):
         scores = self._buffer()  # all zeros between calls
-        negative_postings = [self.postings(int(t))[0] for t in negatives]
         try:
             for (docs, dw), w in zip(postings, weights):
                 np.add.at(scores, docs, dw * w)
             if sum(len(d) for d, _ in postings) >= len(self) // DENSE_REGIME_FRACTION:
                 candidates = np.flatnonzero(scores)  # one O(N) pass beats deduplicating that many postings
-                self._apply_negatives(scores, negatives, negative_postings, negative_weight)
+                self._apply_negatives(scores, negative_postings, negative_weight)
             else:
-                self._apply_negatives(scores, negatives, negative_postings, negative_weight)
+                self._apply_negatives(scores, negative_postings, negative_weight)
                 candidates = postings[0][0] if len(postings) == 1 else np.concatenate([d for d, _ in postings])
                 # a document appears at most once per query term, so the best k*|terms| entries of the
                 # (duplicated) candidate list contain the best k distinct documents
@@ -184,15 +185,15 @@ class SparseIndex:
         finally:  # restore the all-zero buffer touching only what this query wrote
             for docs, _ in postings:
                 scores[docs] = 0.0
-            for docs in negative_postings:
+            for docs, _ in negative_postings:
                 scores[docs] = 0.0
 
-    def _apply_negatives(self, scores, negatives, negative_postings, negative_weight) -> None:
-        for t, docs in zip(negatives.tolist(), negative_postings):
+    @staticmethod
+    def _apply_negatives(scores, negative_postings, negative_weight) -> None:
+        for docs, dw in negative_postings:
             if negative_weight is None:
                 scores[docs] = -np.inf
             else:
-                _, dw = self.postings(t)
                 scores[docs] -= dw * np.float32(negative_weight)
 
     @staticmethod
@@ -204,13 +205,14 @@ class SparseIndex:
         top = top[np.argsort(-scores[top], kind="stable")[:k]].astype(np.int64)
         return top, scores[top].copy()
 
-    def _hits(self, top, scores, terms, weights, postings, negatives, negative_weight, explain) -> list[Hit]:
+    def _hits(self, top, scores, terms, weights, postings, negatives, negative_postings, negative_weight,
+              explain) -> list[Hit]:
         """Each hit's strongest contributions, read from the postings the query already decoded."""
         contrib = np.zeros((len(top), len(terms) + len(negatives)), dtype=np.float32)
         if explain > 0 and len(top):
             columns = list(zip(weights.tolist(), postings))
             if negative_weight is not None:
-                columns += [(-float(negative_weight), self.postings(t)) for t in negatives.tolist()]
+                columns += [(-float(negative_weight), p) for p in negative_postings]
             slot = self._buffer("slots", np.int32, -1)   # hit rank of each document, -1 elsewhere
             slot[top] = np.arange(len(top))
             try:
