@@ -40,10 +40,16 @@ FROM_TINY = ("lexical", LEXICAL_PHASES)
 # name: (phases, --set overrides, (run, phases) copied from another row or None, what the row shows)
 EXPERIMENTS = {
     "dense": ("dense", [], None, "CLIP-style dense baseline, same encoders (InfoNCE on pooled vectors)"),
-    "lexical": ("all", [], None, "the full model, tiny preset: restricted lexicon, LexCMLP 1000 steps"),
+    "lexical": ("all", [], None, "the full model, tiny preset: restricted lexicon, LexCMLP 1000 steps, caption tuning"),
     "lexical_700": ("all", ["train.lexcmlp.steps=700"], FROM_TINY, "as lexical, LexCMLP ~700 steps"),
     "lexical_700_mirror2": ("all", ["train.lexcmlp.steps=700", "train.lexcmlp.w_mirror=2"], FROM_TINY,
                             "as lexical, LexCMLP ~700 steps, mirror weight 2"),
+    "no_caption_phase": ("lexmlm,cmmm,lexmmm,lexcmlp", [], ("lexical", LEXICAL_PHASES + ["lexcmlp"]),
+                         "the lexical run before caption tuning: captions from LexCMLP's decoder"),
+    "frozen_head": ("all", ["train.lexcmlp.freeze_head=true"], FROM_TINY,
+                    "as lexical, LexCMLP with the shared MLM head frozen (the text keeps LexMLM's words)"),
+    "heads_paper_lr": ("all", ["train.lexcmlp.lr_heads=1e-5"], FROM_TINY,
+                       "as lexical, LexCMLP's heads at the paper's 1e-5 (tiny: 1e-4)"),
     "restricted_500": ("all", ["train.lexcmlp.steps=500"], FROM_TINY,
                        "restricted lexicon, LexCMLP 500 steps: compare with full_vocab"),
     "full_vocab": ("all", FULL, None, "every phase on the full vocabulary (30,522), LexCMLP 500 steps"),

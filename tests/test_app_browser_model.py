@@ -11,7 +11,7 @@ import pytest
 from tests.browser import ROOT, SHOTS, browser_page, needs_chromium, running_app, wait_text
 
 DATA = "synthetic?n=60"
-PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")
+PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp", "caption")
 # A checkpoint in seconds: every phase 2 steps of batch 8, a 32-wide 1-layer motion encoder. All terms are
 # kept: after 2 steps the 64 heaviest terms of a query and of a motion need not share a single word.
 TINY = [f"train.{p}.{k}={v}" for p in PHASES for k, v in (("steps", 2), ("batch_size", 8))] + [
@@ -129,7 +129,7 @@ def test_training_tab_runs_a_two_step_phase_and_plots_it(page, tmp_path):
     page.wait_for_selector("#train-message .ml-error")
     assert "nope" in page.inner_text("#train-message")
 
-    for phase in ("lexmlm", "lexmmm", "lexcmlp"):            # CMMM alone: the quickest phase
+    for phase in ("lexmlm", "lexmmm", "lexcmlp", "caption"):  # CMMM alone: the quickest phase
         page.get_by_label(phase, exact=True).uncheck()
     fill(page, "train-out", str(tmp_path / "run"))
     fill(page, "train-set", "train.cmmm.steps=2\ntrain.cmmm.batch_size=8\nmodel.motion_dim=32\n"

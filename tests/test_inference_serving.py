@@ -12,7 +12,7 @@ from engine.facade import Engine
 import scipy.sparse as sp
 
 from engine.inference.encode import as_scored, encode_motions, encode_texts, windows
-from engine.inference.captioner import lexical_agreement, mask_predict
+from engine.inference.captioner import _dedupe, lexical_agreement, mask_predict
 from tests.test_train_helpers import DATA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +74,15 @@ def test_mask_predict_returns_one_caption_per_motion(engine):
     for c in captions:
         assert c.length in (4, 6) and c.text and c.log_prob <= 0
         assert "[MASK]" not in c.text and "[SEP]" not in c.text
+
+
+def test_repeated_words_and_phrases_are_dropped():
+    """Parallel decoding's typical failure: neighbours claim the same word or phrase."""
+    words = "a person waves their left their left hand hand".split()
+    assert _dedupe(words) == "a person waves their left hand".split()
+    assert _dedupe("a b c d a b c d e".split()) == "a b c d e".split()       # up to four words
+    assert _dedupe("a b c d e a b c d e".split(), longest=4) == "a b c d e a b c d e".split()
+    assert _dedupe("walks to the door to the left".split()) == "walks to the door to the left".split()
 
 
 def test_mask_predict_picks_the_candidate_that_agrees_with_the_motion(engine):

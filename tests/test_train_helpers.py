@@ -9,6 +9,6 @@ SMALL = ["model.motion_dim=32", "model.motion_depth=1", "model.motion_heads=2", 
 
 
 def small_config(steps: int = 4, batch: int = 8, extra: list[str] = ()):
-    sets = [f"train.{p}.{k}={v}" for p in ("lexmlm", "cmmm", "lexmmm", "lexcmlp", "dense")
+    sets = [f"train.{p}.{k}={v}" for p in ("lexmlm", "cmmm", "lexmmm", "lexcmlp", "caption", "dense")
             for k, v in (("steps", steps), ("batch_size", batch))]
     return apply_overrides(preset("tiny"), SMALL + sets + list(extra))

@@ -10,7 +10,7 @@ from engine.errors import SpecError
 from tests.test_train_helpers import DATA, small_config
 
 torch.set_num_threads(1)
-PHASES = ["lexmlm", "cmmm", "lexmmm", "lexcmlp", "dense"]
+PHASES = ["lexmlm", "cmmm", "lexmmm", "lexcmlp", "caption", "dense"]
 STEPS = 16
 
 
@@ -22,7 +22,8 @@ def run(tmp_path_factory):
     cfg = small_config(STEPS, 8, ["train.lexcmlp.lr_text=1e-4", "train.lexcmlp.lr_motion=1e-3",
                                   "train.lexcmlp.lr_heads=1e-3", "train.dense.lr_text=1e-4",
                                   "train.dense.lr_motion=1e-3", "train.dense.lr_heads=1e-3",
-                                  "train.cmmm.lr_motion=1e-3", "train.lexmmm.lr_motion=1e-3"])
+                                  "train.cmmm.lr_motion=1e-3", "train.lexmmm.lr_motion=1e-3",
+                                  "train.caption.full_mask=1"])   # captioning's 100% masks every step
     summary = train(cfg, [DATA], ",".join(PHASES), out)
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     return out, cfg, summary, records
@@ -65,6 +66,18 @@ def test_lexmmm_keeps_the_lexical_space_frozen(tmp_path):
     assert any(not torch.equal(before[n], after[n]) for n in before if n.startswith("motion_encoder."))
 
 
+def test_caption_tuning_moves_only_the_motion_decoder(tmp_path):
+    """Retrieval and the lexical vectors stay exactly as LexCMLP left them."""
+    cfg = small_config(2, 4)
+    train(cfg, [DATA], "lexmlm,lexmmm", tmp_path / "a")
+    train(cfg, [DATA], "lexmlm,lexmmm,caption", tmp_path / "a", resume=True)
+    from safetensors.torch import load_file
+    before = load_file(str(tmp_path / "a" / "lexmmm" / read_manifest(tmp_path / "a" / "lexmmm")["weights"]))
+    after = load_file(str(tmp_path / "a" / read_manifest(tmp_path / "a")["weights"]))
+    moved = {n for n in before if not torch.equal(before[n], after[n])}
+    assert moved and all(n.startswith("motion_decoder.") for n in moved), sorted(moved)
+
+
 def test_refuses_to_overwrite_a_run_and_bad_phase_names(tmp_path):
     cfg = small_config(1, 4)
     train(cfg, [DATA], "cmmm", tmp_path)
@@ -72,4 +85,4 @@ def test_refuses_to_overwrite_a_run_and_bad_phase_names(tmp_path):
         train(cfg, [DATA], "cmmm", tmp_path)
     with pytest.raises(SpecError, match="unknown phase"):
         parse_phases("lexmlm,pretrain")
-    assert parse_phases("all") == ["lexmlm", "cmmm", "lexmmm", "lexcmlp"]
+    assert parse_phases("all") == ["lexmlm", "cmmm", "lexmmm", "lexcmlp", "caption"]

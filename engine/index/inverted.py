@@ -12,11 +12,13 @@ Storage (N documents in blocks of 65,536, |V| < 65,536 terms, nnz stored weights
 Rounding a weight to 1/255 of its term's largest weight changes scores by well under a percent; the
 retrieval benchmark measures R@10 through the index (bench/bench_retrieval.py, storage vs R@10).
 
-Scoring touches only the postings of the query's terms: np.add.at(scores, docs, q_w * d_w) per term into
-a reusable float32 buffer (with numpy 2 this measured faster than fancy-index += and than one bincount:
-bench/bench_retrieval.py), then the top k among the touched documents (found by scanning the N scores
-when the postings outnumber N/4). Negative terms (`-left`) exclude every document holding them, or, with
-`negative_weight=w`, subtract w * d_w from the document's score.
+Queries of a few positive terms (keywords) stop early (engine/index/threshold.py): each block's postings are
+read heaviest first, in growing prefixes, until score bounds settle the block's top k; the answer is
+the exhaustive one, ties broken by the smaller document number. Queries with negative terms (`-left`)
+score every posting of their terms: np.add.at(scores, docs, q_w * d_w) per term into a reusable float32
+buffer, then the top k among the touched documents (found by scanning the N scores when the postings
+outnumber N/4); the negative terms exclude every document holding them, or, with `negative_weight=w`,
+subtract w * d_w from the document's score.
 
 The same class indexes captions for motion-to-text search: build it over caption vectors with
 caption ids and query it with a motion vector.
@@ -31,6 +33,7 @@ import scipy.sparse as sp
 
 from engine.index.hit import Hit
 from engine.index.sparse import query_terms, top_k_sparsify
+from engine.index.threshold import block_top_k, ordered_top_k
 from engine.index.store import load_arrays, save_arrays
 from engine.errors import InputError
 
@@ -39,6 +42,10 @@ BLOCK_BITS = 16        # documents are addressed as (block, uint16 offset)
 LEVELS = 255           # uint8 weight levels per term
 KIND = "motionlex.sparse_index"
 DENSE_REGIME_FRACTION = 4  # postings >= N / 4: find touched documents by scanning all N scores
+# Queries of up to this many terms stop early (keyword queries); longer ones (a text query's 64 terms)
+# score every posting: their bounds settle late, and re-reading growing prefixes cost more than one pass
+# (bench/bench_retrieval.py measures both).
+EARLY_STOP_MAX_TERMS = 8
 ARRAYS = {"seg_indptr": np.int64, "inv_docs": np.uint16, "inv_weights": np.uint8, "term_scale": np.float32}
 
 
@@ -123,21 +130,26 @@ class SparseIndex:
 
     # ------------------------------------------------------------------ searching
     def search(self, query, k: int = 10, query_top_k: int | None = None, negatives=(),
-               negative_weight: float | None = None, explain: int = 5) -> list[Hit]:
+               negative_weight: float | None = None, explain: int = 5, exhaustive: bool = False) -> list[Hit]:
         """Top-k documents by dot product with `query`, each with its `explain` strongest (term, q_w*d_w).
 
         query: {term_id: weight}, a dense (V,) array, a (1, V) sparse row or (term_ids, weights).
         negatives: term ids whose documents are excluded (negative_weight=None) or penalised by
         negative_weight * d_w. Only documents holding at least one positive query term can be hits.
+        exhaustive: score every posting of the query's terms (the reference the early stop must match).
         """
         terms, weights = query_terms(query, self.vocab_size, query_top_k)
         negatives = np.fromiter((int(t) for t in negatives), dtype=np.int64)
         if k <= 0 or terms.size == 0:
             return []
-        if terms.size == 1 and negatives.size == 0:
+        if terms.size == 1 and negatives.size == 0 and not exhaustive:
             top, scores = self._one_term(int(terms[0]), float(weights[0]), k)
             return [Hit(str(self.ids[d]), d, s, [(int(terms[0]), s)] if explain > 0 else [])
                     for d, s in zip(top.tolist(), scores.tolist())]
+        if negatives.size == 0 and terms.size <= EARLY_STOP_MAX_TERMS and not exhaustive:
+            settled = self._early_termination(terms, weights, k)
+            if settled is not None:
+                return self._hit_list(*settled, terms, explain)
         postings = [self.postings(int(t)) for t in terms]
         negative_postings = [self.postings(int(t)) for t in negatives]   # decoded once, used three times
         top, scores = self._accumulate_and_select(postings, weights, negative_postings, negative_weight, k)
@@ -156,11 +168,34 @@ class SparseIndex:
         best = np.argsort(-scores, kind="stable")[:k]
         return docs[best], scores[best]
 
-    def _buffer(self, name: str = "scores", dtype=np.float32, fill=0) -> np.ndarray:
-        """A per-thread array of N entries, equal to `fill` between calls (each user restores it)."""
+    def _early_termination(self, terms, weights, k):
+        """Exact top k, block by block, reading each term's postings only as far as the bounds need.
+        Returns (docs, scores, contributions (k, terms): query weight x document weight), or None when a
+        block's bounds do not settle early (the caller then scores every posting)."""
+        units = [(self.term_scale[t], w) for t, w in zip(terms.tolist(), weights)]
+        size = min(len(self), 1 << BLOCK_BITS)
+        buffers = (self._buffer("lower", size=size), self._buffer("covered", size=size),
+                   self._buffer("rank", np.int32, -1, size=size))
+        found = []
+        for b in range(self.n_blocks):
+            spans = [self.seg_indptr[t * self.n_blocks + b:t * self.n_blocks + b + 2] for t in terms.tolist()]
+            settled = block_top_k([self.inv_docs[s:e] for s, e in spans], [self.inv_weights[s:e] for s, e in spans],
+                                  units, k, *buffers)
+            if settled is None:
+                return None
+            offsets, scores, contributions, _ = settled
+            found.append((offsets + (b << BLOCK_BITS), scores, contributions))
+        top, scores, contributions = (np.concatenate(parts) for parts in zip(*found))
+        best = ordered_top_k(top, scores, k)
+        return top[best], scores[best], contributions[best]
+
+    def _buffer(self, name: str = "scores", dtype=np.float32, fill=0, size: int | None = None) -> np.ndarray:
+        """A per-thread array of `size` (default N) entries, equal to `fill` between calls (each user
+        restores it)."""
+        size = len(self) if size is None else size
         buf = getattr(self._local, name, None)
-        if buf is None or len(buf) != len(self):
-            buf = np.full(len(self), fill, dtype=dtype)
+        if buf is None or len(buf) != size:
+            buf = np.full(size, fill, dtype=dtype)
             setattr(self._local, name, buf)
         return buf
 
@@ -178,8 +213,9 @@ class SparseIndex:
                 # a document appears at most once per query term, so the best k*|terms| entries of the
                 # (duplicated) candidate list contain the best k distinct documents
                 m = min(len(candidates), k * len(postings))
-                if m < len(candidates):
-                    candidates = candidates[np.argpartition(-scores[candidates], m - 1)[:m]]
+                if m < len(candidates):  # keep all ties of the m-th score: the smaller document wins them
+                    touched = scores[candidates]
+                    candidates = candidates[touched >= np.partition(touched, len(touched) - m)[len(touched) - m]]
                 candidates = np.unique(candidates)
             return self._order(candidates, scores, k)
         finally:  # restore the all-zero buffer touching only what this query wrote
@@ -199,10 +235,8 @@ class SparseIndex:
     @staticmethod
     def _order(top, scores, k):
         """The k best of the candidate documents `top`, best first, with their scores (excluded dropped)."""
-        if len(top) > k:
-            top = top[np.argpartition(-scores[top], k - 1)[:k]]
-        top = top[np.isfinite(scores[top])]
-        top = top[np.argsort(-scores[top], kind="stable")[:k]].astype(np.int64)
+        top = top[np.isfinite(scores[top])].astype(np.int64)
+        top = top[ordered_top_k(top, scores[top], k)]
         return top, scores[top].copy()
 
     def _hits(self, top, scores, terms, weights, postings, negatives, negative_postings, negative_weight,
@@ -222,7 +256,10 @@ class SparseIndex:
                     contrib[rank[found], j] = w * dw[found]
             finally:
                 slot[top] = -1
-        all_terms = np.concatenate([terms, negatives])
+        return self._hit_list(top, scores, contrib, np.concatenate([terms, negatives]), explain)
+
+    def _hit_list(self, top, scores, contrib, all_terms, explain) -> list[Hit]:
+        """Hits with their `explain` strongest contributions (contrib: (hits, terms), column j for all_terms[j])."""
         hits = []
         for i, (d, s) in enumerate(zip(top.tolist(), scores.tolist())):
             nz = np.flatnonzero(contrib[i])

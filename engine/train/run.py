@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import ALL_PHASES, PHASES, Config
+from ..config import ALL_PHASES, DEFAULT_PHASES, Config
 from ..errors import SpecError
 from . import distributed
 from .batching import Batcher, text_corpus
@@ -28,7 +28,7 @@ from .phases import make_phase
 def parse_phases(text: str | list[str]) -> list[str]:
     names = text if isinstance(text, list) else [p.strip().lower() for p in text.split(",") if p.strip()]
     if names == ["all"]:
-        return list(PHASES)
+        return list(DEFAULT_PHASES)
     unknown = [n for n in names if n not in ALL_PHASES]
     if unknown or not names:
         raise SpecError(f"unknown phase(s) {', '.join(unknown) or '(none)'}; expected all or a comma list of "

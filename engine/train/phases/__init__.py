@@ -7,12 +7,13 @@ from .base import Phase
 
 
 def make_phase(name: str, cfg: TrainConfig) -> Phase:
+    from .caption import CaptionTuning
     from .cmmm import CMMM
     from .dense import Dense
     from .lexcmlp import LexCMLP
     from .lexmlm import LexMLM
     from .lexmmm import LexMMM
-    classes = {c.name: c for c in (LexMLM, CMMM, LexMMM, LexCMLP, Dense)}
+    classes = {c.name: c for c in (LexMLM, CMMM, LexMMM, LexCMLP, CaptionTuning, Dense)}
     if name not in classes:
         raise SpecError(f"unknown phase {name!r}; expected one of {', '.join(classes)}")
     return classes[name](cfg)
