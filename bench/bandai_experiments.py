@@ -48,6 +48,8 @@ EXPERIMENTS = {
                          "the lexical run before caption tuning: captions from LexCMLP's decoder"),
     "frozen_head": ("all", ["train.lexcmlp.freeze_head=true"], FROM_TINY,
                     "as lexical, LexCMLP with the shared MLM head frozen (the text keeps LexMLM's words)"),
+    "frozen_head_aux_text": ("all", ["train.lexcmlp.freeze_head=true", "train.lexcmlp.w_aux_text=1.0"], FROM_TINY,
+                             "as frozen_head, with the text decoder's L_aux^1 at weight 1 (tiny: 0.01) to keep the caption's words"),
     "heads_paper_lr": ("all", ["train.lexcmlp.lr_heads=1e-5"], FROM_TINY,
                        "as lexical, LexCMLP's heads at the paper's 1e-5 (tiny: 1e-4)"),
     "restricted_500": ("all", ["train.lexcmlp.steps=500"], FROM_TINY,

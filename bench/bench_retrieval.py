@@ -42,6 +42,7 @@ from engine.metrics import retrieval_all  # noqa: E402
 
 VOCAB = 30522
 DENSE_DIM = 256   # the dense baseline's width (model.dense_dim of the tiny preset)
+NOTES = Path(__file__).resolve().parent / "retrieval_notes.md"   # the written reading of the real-vector run
 
 
 # ----------------------------------------------------------------------------- real vectors
@@ -280,6 +281,8 @@ def markdown(result: dict) -> str:
                   "|---|---|---|---|---|---|"]
         lines += [f"| {r['top_k']} | {r.get('terms_per_doc', '-')} | {r.get('entry_bytes_per_doc', r['bytes_per_doc'])} | "
                   f"{r['bytes_per_doc']} | {r['t2m_R@10']} | {r['m2t_R@10']} |" for r in result["storage_vs_recall"]]
+    if NOTES.exists() and result["vectors"].startswith("real"):
+        lines += ["", NOTES.read_text().strip()]
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ library's motion vectors (scipy .npz) for bench_retrieval.py --vectors.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -26,6 +27,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 import scipy.sparse as sp  # noqa: E402
 
 from bench_retrieval import latency_ms  # noqa: E402
+from engine.inference.captioner import LENGTHS, mask_predict  # noqa: E402
+
+DECODING = {name: p.default for name, p in inspect.signature(mask_predict).parameters.items()}
 from results import machine_line, write_section  # noqa: E402
 
 
@@ -79,8 +83,9 @@ def markdown(r: dict) -> str:
              "| measure | p50 ms | p95 ms |", "|---|---|---|"]
     for name, key in (("text query, end to end (encode + search + explanations)", "text_query_ms"),
                       ("keyword query (no text encoder)", "keyword_query_ms"),
-                      ("caption one motion (mask-predict: 11 lengths, 4 kept after the first pass, "
-                       "3 short-listed passes, the caption agreeing best with the motion)", "caption_ms")):
+                      (f"caption one motion (mask-predict: {len(LENGTHS)} lengths, {DECODING['keep_lengths']} kept after "
+                       f"the first pass, {DECODING['iterations'] - 1} short-listed passes, the caption agreeing best "
+                       "with the motion)", "caption_ms")):
         lines.append(f"| {name} | {r[key]['p50_ms']} | {r[key]['p95_ms']} |")
     lines += ["", f"Model: lexicon {r['model']['lexicon']}, {r['model']['lex_score']} scores, "
               f"{r['model']['lex_top_k'] or 'all'} terms kept per vector."]
