@@ -41,6 +41,8 @@ FROM_TINY = ("lexical", LEXICAL_PHASES)
 EXPERIMENTS = {
     "dense": ("dense", [], None, "CLIP-style dense baseline, same encoders (InfoNCE on pooled vectors)"),
     "lexical": ("all", [], None, "the full model, tiny preset: restricted lexicon, LexCMLP 1000 steps, caption tuning"),
+    "lexical_earlier": ("lexmlm,cmmm,lexmmm,lexcmlp", [], None,
+                        "an earlier run of the preset's four phases (trained in pieces beside other jobs; 4x4 decoding)"),
     "lexical_700": ("all", ["train.lexcmlp.steps=700"], FROM_TINY, "as lexical, LexCMLP ~700 steps"),
     "lexical_700_mirror2": ("all", ["train.lexcmlp.steps=700", "train.lexcmlp.w_mirror=2"], FROM_TINY,
                             "as lexical, LexCMLP ~700 steps, mirror weight 2"),
@@ -122,7 +124,8 @@ def evaluate(run: Path) -> dict:
 
 
 def word_check(run: Path) -> list[dict]:
-    """Top 10 terms of one test take per label in WORD_CHECK (the readable check of the words)."""
+    """Top 10 terms of one test take per label in WORD_CHECK (the readable check of the words), beside the
+    top 10 of the take's first caption through the text side of the same model."""
     from engine.facade import Engine
     engine = Engine(checkpoint=str(run), data=DATA)
     rows, seen = [], set()
@@ -131,7 +134,8 @@ def word_check(run: Path) -> list[dict]:
         if content in WORD_CHECK and content not in seen:
             seen.add(content)
             terms = engine.explain(engine.clip(DATA, clip.id))["terms"]
-            rows.append({"id": clip.id, "label": content, "terms": list(terms)[:10]})
+            rows.append({"run": run.name, "id": clip.id, "label": content, "terms": list(terms)[:10], "caption": clip.captions[0],
+                         "caption_terms": list(engine.text_terms(clip.captions[0]))[:10]})
     return rows
 
 
@@ -181,8 +185,10 @@ def main(argv=None) -> dict:
                 "query's label as relevant. Fidelity: share of sided takes whose vector weighs the named side "
                 "above the other, and of takes whose action word wins among walk/turn/run/wave/raise.", "",
                 table(evals), ""]
+        body += [f"Top 10 terms of one test take per label (`{words[0]['run']}` row), and of its first caption:", ""] if words else []
         for row in words:
-            body.append(f"- `{row['id']}` ({row['label']}): " + ", ".join(row["terms"]))
+            body.append(f"- `{row['id']}` ({row['label']}): motion " + ", ".join(row["terms"]) +
+                        f"; caption \"{row['caption']}\": " + ", ".join(row["caption_terms"]))
         if NOTES.is_file():
             body += ["", NOTES.read_text().strip()]
         write_section("bench_bandai_model", "\n".join(body))
