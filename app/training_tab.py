@@ -8,9 +8,11 @@ import gradio as gr
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from engine.config import ALL_PHASES, DEFAULT_PHASES
+
 from .feedback import escape, guarded
 
-PHASES = ["lexmlm", "cmmm", "lexmmm", "lexcmlp", "caption", "dense"]
+PHASES = list(ALL_PHASES)   # the engine's phase names: a phase added there shows up here
 PRESETS = ["tiny", "paper"]
 NOT_PLOTTED = {"step", "phase", "lr", "time", "seconds_per_step", "dec_mask", "warning", "total_steps"}
 STATE_LABELS = {"finished": "done"}
@@ -86,7 +88,7 @@ def build(engine, demo: gr.Blocks) -> None:
                                      elem_id="train-preset")
                 minutes = gr.Number(value=None, label="Max minutes", info="0: no limit", minimum=0,
                                     elem_id="train-minutes")
-            phases = gr.CheckboxGroup(PHASES, value=PHASES[:5], label="Phases", elem_id="train-phases")
+            phases = gr.CheckboxGroup(PHASES, value=list(DEFAULT_PHASES), label="Phases", elem_id="train-phases")
             out = gr.Textbox(label="Output folder", placeholder="runs/<date-time>",
                              info="relative paths are inside the repository",
                              elem_id="train-out")

@@ -11,9 +11,10 @@ and a document seen in no prefix scores at most B, the sum of all next weights. 
 the best lower bounds are the answer once every other document's upper bound, and B, fall below the
 k-th lower bound; otherwise L grows eightfold. When L would reach the longest list the search gives
 up and the caller scores every posting once (cheaper than a last pass of bounds over all of them;
-lists shorter than the first prefix are read whole, where the bounds are exact). A chosen document may still miss a term it does not hold at all, which no prefix
-can prove, so its exact score is then read by one pass over the rest of those terms' postings (a
-gather through a mark per document, far cheaper than scoring them). Scores are summed term by term
+lists shorter than the first prefix are read whole, where the bounds are exact). A chosen document
+may still miss a term it does not hold at all, which no prefix can prove, so its exact score is then
+read by one pass over the rest of that term's postings (a gather through a per-document rank buffer,
+far cheaper than scoring them). Scores are summed term by term
 in query order, as the exhaustive path does, so both agree bit for bit, ties going to the smaller
 document.
 
