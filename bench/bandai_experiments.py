@@ -52,6 +52,8 @@ EXPERIMENTS = {
                     "as lexical, LexCMLP with the shared MLM head frozen (the text keeps LexMLM's words)"),
     "frozen_head_aux_text": ("all", ["train.lexcmlp.freeze_head=true", "train.lexcmlp.w_aux_text=1.0"], FROM_TINY,
                              "as frozen_head, with the text decoder's L_aux^1 at weight 1 (tiny: 0.01) to keep the caption's words"),
+    "text_anchor": ("all", ["train.lexcmlp.w_text_anchor=1.0"], FROM_TINY,
+                    "as lexical, LexCMLP keeps each caption near its starting lexical vector (1 - cos, weight 1)"),
     "heads_paper_lr": ("all", ["train.lexcmlp.lr_heads=1e-5"], FROM_TINY,
                        "as lexical, LexCMLP's heads at the paper's 1e-5 (tiny: 1e-4)"),
     "restricted_500": ("all", ["train.lexcmlp.steps=500"], FROM_TINY,

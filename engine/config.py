@@ -110,6 +110,7 @@ class LexCMLPConfig(PhaseConfig):
     w_distill: float = 0.1       # ours: 1 - cos(p_m, sg(p_t)) as in LexMMM, lighter here
     freeze_head: bool = False    # keep the shared MLM head fixed (the paper trains it)
     w_mirror: float = 0.0        # ours: a mirrored motion reverses its left-vs-right word preference; 0 = off
+    w_text_anchor: float = 0.0   # ours: 1 - cos(p_t, sg(p_t as the phase began)); keeps captions' words; 0 = off
 
 
 @dataclass(frozen=True)

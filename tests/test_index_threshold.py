@@ -10,34 +10,42 @@ V = 60
 
 
 def _tied_vectors(n, seed):
-    """Few distinct weights, so many documents tie and the tie rule (smaller document first) matters."""
-    x = sp.random(n, V, density=0.08, random_state=seed, format="csr", dtype=np.float32)
-    x.data = np.ceil(x.data * 4).astype(np.float32)
-    return x
+    """Few distinct weights, so many documents tie and the tie rule (smaller document first) matters; half
+    the rows are noisy copies of 12 prototypes, so terms co-occur as words of one motion do."""
+    rng = np.random.default_rng(seed)
+    x = sp.random(n, V, density=0.08, random_state=seed, format="csr", dtype=np.float32).toarray()
+    prototypes = sp.random(12, V, density=0.15, random_state=seed + 1, dtype=np.float32).toarray()
+    copies = rng.random(n) < 0.5
+    x[copies] = prototypes[rng.integers(0, 12, size=int(copies.sum()))] * rng.choice([0.8, 1.0], size=(int(copies.sum()), V))
+    return sp.csr_matrix(np.ceil(x * 4).astype(np.float32))
 
 
 @pytest.fixture
 def reads(monkeypatch):
-    """Start from 2-posting prefixes (so prefixes must grow) and record how much each block read (None: it
-    gave up and the query scored every posting)."""
+    """Start from 2-posting prefixes (so the second pass is needed) and record, per query, the postings it
+    read (None: it did not settle and scored every posting), held and would read first."""
     monkeypatch.setattr(threshold, "FIRST_PREFIX", 2)
     record = []
-    original = threshold.block_top_k
+    original = threshold.top_k
 
-    def recording(docs, levels, units, k, *buffers):
-        out = original(docs, levels, units, k, *buffers)
-        record.append((None if out is None else out[3], sum(len(d) for d in docs), 8 * k * len(docs)))
+    def recording(lists, units, k, *buffers):
+        out = original(lists, units, k, *buffers)
+        total = sum(len(docs) for term in lists for _, docs, _ in term)
+        first = sum(min(8 * k, len(docs)) for term in lists for _, docs, _ in term)
+        record.append((None if out is None else out[3], total, first))
         return out
-    monkeypatch.setattr("engine.index.inverted.block_top_k", recording)
+    monkeypatch.setattr("engine.index.inverted.top_k", recording)
     return record
 
 
 @pytest.mark.parametrize("n", [3_000, 70_000])
 def test_early_termination_equals_exhaustive_scoring(n, reads):
-    idx = SparseIndex.build(_tied_vectors(n, seed=n), [f"m{i}" for i in range(n)])
+    vectors = _tied_vectors(n, seed=n)
+    idx = SparseIndex.build(vectors, [f"m{i}" for i in range(n)])
     rng = np.random.default_rng(0)
     for trial in range(40):
-        terms = rng.choice(V, size=rng.integers(2, 6), replace=False)
+        words = vectors[int(rng.integers(n))].indices if trial % 4 < 2 else np.arange(V)   # one motion's, or any
+        terms = rng.choice(words, size=min(len(words), rng.integers(2, 6)), replace=False)
         keyword = trial % 2 == 0
         query = {int(t): 1.0 if keyword else float(rng.uniform(0.2, 3)) for t in terms}
         k = [1, 3, 10, 50][trial % 4]
@@ -48,8 +56,8 @@ def test_early_termination_equals_exhaustive_scoring(n, reads):
         assert [h.terms for h in fast] == [h.terms for h in slow]          # same explanations
     settled = [(read, total, first) for read, total, first in reads if read is not None]
     assert any(read < total for read, total, _ in settled)                 # it did stop early
-    assert any(first < read < total for read, total, first in settled)     # after growing its prefixes
-    assert len(settled) < len(reads)                                       # and fell back when it had to
+    assert any(first < read < total for read, total, first in settled)     # after a second, longer pass
+    assert len(settled) < len(reads)                                       # and scored everything when it had to
 
 
 def test_ties_go_to_the_smaller_document():
@@ -64,3 +72,10 @@ def test_fewer_matches_than_k():
     idx = SparseIndex.build(x, ["a", "b", "c"])
     hits = idx.search({0: 1.0, 1: 1.0}, k=10)
     assert [h.id for h in hits] == ["b", "a"]
+
+
+def test_terms_absent_from_the_index():
+    x = sp.csr_matrix(np.array([[1, 0, 0], [0, 2, 0], [3, 0, 0]], dtype=np.float32))
+    idx = SparseIndex.build(x, ["a", "b", "c"], vocab_size=5)
+    assert [h.id for h in idx.search({0: 1.0, 4: 1.0}, k=2)] == ["c", "a"]
+    assert idx.search({3: 1.0, 4: 1.0}, k=2) == []

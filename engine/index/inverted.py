@@ -12,9 +12,10 @@ Storage (N documents in blocks of 65,536, |V| < 65,536 terms, nnz stored weights
 Rounding a weight to 1/255 of its term's largest weight changes scores by well under a percent; the
 retrieval benchmark measures R@10 through the index (bench/bench_retrieval.py, storage vs R@10).
 
-Queries of a few positive terms (keywords) stop early (engine/index/threshold.py): each block's postings are
-read heaviest first, in growing prefixes, until score bounds settle the block's top k; the answer is
-the exhaustive one, ties broken by the smaller document number. Queries with negative terms (`-left`)
+Queries of a few positive terms (keywords) stop early (engine/index/threshold.py): postings are read
+heaviest first, in at most two passes of prefixes, until score bounds settle the top k (or, when they
+would not, every posting is scored); the answer is the exhaustive one, ties broken by the smaller
+document number. Queries with negative terms (`-left`)
 score every posting of their terms: np.add.at(scores, docs, q_w * d_w) per term into a reusable float32
 buffer, then the top k among the touched documents (found by scanning the N scores when the postings
 outnumber N/4); the negative terms exclude every document holding them, or, with `negative_weight=w`,
@@ -33,12 +34,11 @@ import scipy.sparse as sp
 
 from engine.index.hit import Hit
 from engine.index.sparse import query_terms, top_k_sparsify
-from engine.index.threshold import block_top_k, ordered_top_k
+from engine.index.threshold import BLOCK_BITS, distinct, ordered_top_k, top_k
 from engine.index.store import load_arrays, save_arrays
 from engine.errors import InputError
 
 MAX_VOCAB = 1 << 16    # postings are addressed per term; term ids stay below 2^16 as in BERT's 30,522
-BLOCK_BITS = 16        # documents are addressed as (block, uint16 offset)
 LEVELS = 255           # uint8 weight levels per term
 KIND = "motionlex.sparse_index"
 DENSE_REGIME_FRACTION = 4  # postings >= N / 4: find touched documents by scanning all N scores
@@ -169,25 +169,18 @@ class SparseIndex:
         return docs[best], scores[best]
 
     def _early_termination(self, terms, weights, k):
-        """Exact top k, block by block, reading each term's postings only as far as the bounds need.
-        Returns (docs, scores, contributions (k, terms): query weight x document weight), or None when a
-        block's bounds do not settle early (the caller then scores every posting)."""
+        """Exact top k reading each term's postings only as far as score bounds need (threshold.py):
+        (docs, scores, contributions (k, terms): query weight x document weight), or None when the bounds
+        do not settle cheaply (the caller then scores every posting)."""
+        lists = []
+        for t in terms.tolist():
+            bounds = self.seg_indptr[t * self.n_blocks:(t + 1) * self.n_blocks + 1].tolist()
+            lists.append([(b, self.inv_docs[s:e], self.inv_weights[s:e])
+                          for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:])) if e > s])
         units = [(self.term_scale[t], w) for t, w in zip(terms.tolist(), weights)]
-        size = min(len(self), 1 << BLOCK_BITS)
-        buffers = (self._buffer("lower", size=size), self._buffer("covered", size=size),
-                   self._buffer("rank", np.int32, -1, size=size))
-        found = []
-        for b in range(self.n_blocks):
-            spans = [self.seg_indptr[t * self.n_blocks + b:t * self.n_blocks + b + 2] for t in terms.tolist()]
-            settled = block_top_k([self.inv_docs[s:e] for s, e in spans], [self.inv_weights[s:e] for s, e in spans],
-                                  units, k, *buffers)
-            if settled is None:
-                return None
-            offsets, scores, contributions, _ = settled
-            found.append((offsets + (b << BLOCK_BITS), scores, contributions))
-        top, scores, contributions = (np.concatenate(parts) for parts in zip(*found))
-        best = ordered_top_k(top, scores, k)
-        return top[best], scores[best], contributions[best]
+        buffers = (self._buffer("lower"), self._buffer("covered"), self._buffer("rank", np.int32, -1))
+        settled = top_k(lists, units, k, *buffers)
+        return None if settled is None else settled[:3]
 
     def _buffer(self, name: str = "scores", dtype=np.float32, fill=0, size: int | None = None) -> np.ndarray:
         """A per-thread array of `size` (default N) entries, equal to `fill` between calls (each user
@@ -216,7 +209,7 @@ class SparseIndex:
                 if m < len(candidates):  # keep all ties of the m-th score: the smaller document wins them
                     touched = scores[candidates]
                     candidates = candidates[touched >= np.partition(touched, len(touched) - m)[len(touched) - m]]
-                candidates = np.unique(candidates)
+                candidates = distinct(candidates)
             return self._order(candidates, scores, k)
         finally:  # restore the all-zero buffer touching only what this query wrote
             for docs, _ in postings:

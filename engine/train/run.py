@@ -69,9 +69,12 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
     done, results, stopped = [], {}, None
     for name in names:
         phase_dir = out / name
+        phase = make_phase(name, config.train)
         state = None
         if resume and (phase_dir / MANIFEST).exists():
             manifest = read_manifest(phase_dir)
+            if not manifest["complete"]:
+                phase.starting_weights(model)
             load_weights(model, phase_dir, manifest)
             model.to(device)
             if manifest["complete"]:
@@ -81,7 +84,8 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
             state = load_train_state(phase_dir, manifest)
             if info.is_main:
                 _truncate_metrics(metrics_path, name, manifest["step"])
-        phase = make_phase(name, config.train)
+        else:
+            phase.starting_weights(model)
         phase_cfg = config.train.phase(name)
         batcher = Batcher(phase.batch_kind, dataset, train_clips, _data_cfg(config), phase_cfg.batch_size,
                           config.train.seed, name, model.tokenize, info)

@@ -24,6 +24,10 @@ class Phase:
     def begin(self, model) -> None:
         """Called once when the phase starts from step 0 (not when it resumes mid-way)."""
 
+    def starting_weights(self, model) -> None:
+        """Called with the weights the phase starts from, fresh or resumed (before its own checkpoint
+        is loaded), for phases that keep a frozen copy of them."""
+
     def loss(self, model, batch: dict, step: int, total_steps: int):
         raise NotImplementedError
 

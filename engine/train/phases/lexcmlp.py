@@ -4,7 +4,7 @@ L = l1 InfoNCE(p_m, p_t) (dot-product scores over the global batch) + l2(step) R
   + l3 L_aux^1 (text bottleneck decoder on p_t) + l4 L_aux^2 (motion bottleneck decoder on p_m),
 table 9: (1, 1e-4, 1e-2, 1e-2), every learning rate 1e-5; plus the options (CCCL, triplets, 1/LER) and
 ours: cosine scores over each vector's top-k terms (model.lex_score, model.lex_top_k), the pull toward the
-caption's vector (w_distill) and the mirror term (w_mirror).
+caption's vector (w_distill), the mirror term (w_mirror) and the text anchor (w_text_anchor).
 Trains: everything but the base-frozen text weights.
 """
 from __future__ import annotations
@@ -15,17 +15,22 @@ from ..distributed import gather
 from ..losses import lexcmlp_loss, lexical_distillation, mirror_consistency
 from .base import Phase, mask_text, motion_of, names_under, text_of
 from .options import alignment_options, inverse_ler_term
+from .text_anchor import TextAnchor
 
 
 class LexCMLP(Phase):
     name = "lexcmlp"
     batch_kind = "pair"
+    anchor: TextAnchor | None = None
 
     def trainable(self, model) -> set[str]:
         names = {n for n, _ in model.named_parameters()}
         if self.pcfg.freeze_head:   # keep the shared LM head (the lexical space) as LexMLM left it
             names -= names_under(model, "mlm_head.")
         return names
+
+    def starting_weights(self, model) -> None:
+        self.anchor = TextAnchor(model) if self.pcfg.w_text_anchor > 0 else None
 
     def loss(self, model, batch, step, total_steps):
         c = self.pcfg
@@ -49,6 +54,13 @@ class LexCMLP(Phase):
             p_mirrored, _ = model.motion_lexical(mirror_joints(joints), frame_mask)
             mirror = mirror_consistency(p_m, p_mirrored, side_pairs(model))
             loss, terms = loss + c.w_mirror * mirror, {**terms, "mirror": mirror.detach()}
+        if c.w_text_anchor > 0:   # ours: the caption keeps the words it had when the phase began
+            if self.anchor is None:
+                if step > 0:
+                    raise RuntimeError("LexCMLP's text anchor needs starting_weights() before a resumed step")
+                self.starting_weights(model)
+            anchor = lexical_distillation(p_t, self.anchor.to(p_t.device)(ids, mask))
+            loss, terms = loss + c.w_text_anchor * anchor, {**terms, "text_anchor": anchor.detach()}
         extra, more = alignment_options(self.cfg, all_t, all_m, step, total_steps)
         ler, ler_terms = inverse_ler_term(self.cfg, tokens)
         return loss + extra + ler, {**terms, **more, **ler_terms}
