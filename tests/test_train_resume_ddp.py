@@ -52,6 +52,26 @@ def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
     assert steps == [(p, s) for p in ("lexmlm", "cmmm") for s in range(1, 7)]
 
 
+def test_text_anchor_is_rebuilt_from_the_phase_start_on_resume(tmp_path):
+    # LexCMLP's anchor is a frozen copy of the text side as the phase began; a resumed run must rebuild
+    # it from those weights (the previous phase's), not from its own mid-phase checkpoint.
+    cfg = small_config(4, 8, ["train.checkpoint_every=2", "train.lexcmlp.w_text_anchor=1.0",
+                              "train.lexcmlp.lr_text=1e-3"])
+    train(cfg, [DATA], "lexmmm,lexcmlp", tmp_path / "straight")
+
+    def kill_at_lexcmlp_step_3(record):
+        if record["phase"] == "lexcmlp" and record["step"] == 3:
+            raise Killed()
+    with pytest.raises(Killed):
+        train(cfg, [DATA], "lexmmm,lexcmlp", tmp_path / "killed", progress=kill_at_lexcmlp_step_3)
+    train(cfg, [DATA], "lexmmm,lexcmlp", tmp_path / "killed", resume=True)
+    a, b = final_weights(tmp_path / "straight"), final_weights(tmp_path / "killed")
+    for name in a:
+        assert torch.allclose(a[name], b[name], atol=1e-6, rtol=0), name
+    log = [json.loads(line) for line in (tmp_path / "killed" / "metrics.jsonl").open()]
+    assert all(r["text_anchor"] > 0 for r in log if r["phase"] == "lexcmlp")
+
+
 def test_time_budget_stops_cleanly_and_resumes(tmp_path):
     cfg = small_config(3, 4)
     summary = train(cfg, [DATA], "cmmm", tmp_path, max_minutes=0.0)
