@@ -85,7 +85,7 @@ def markdown(r: dict) -> str:
                       ("keyword query (no text encoder)", "keyword_query_ms"),
                       (f"caption one motion (mask-predict: {len(LENGTHS)} lengths, {DECODING['keep_lengths']} kept after "
                        f"the first pass, {DECODING['iterations'] - 1} short-listed passes, the caption agreeing best "
-                       "with the motion)", "caption_ms")):
+                       f"with the motion and, at weight {DECODING['consensus']}, with the other candidates)", "caption_ms")):
         lines.append(f"| {name} | {r[key]['p50_ms']} | {r[key]['p95_ms']} |")
     lines += ["", f"Model: lexicon {r['model']['lexicon']}, {r['model']['lex_score']} scores, "
               f"{r['model']['lex_top_k'] or 'all'} terms kept per vector."]

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 from engine.inference.encode import as_scored, encode_motions, encode_texts, windows
 from engine.inference.captioner import _dedupe, lexical_agreement, mask_predict
+from engine.metrics.captioning import consensus_cider
 from tests.test_train_helpers import DATA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,20 +88,32 @@ def test_repeated_words_and_phrases_are_dropped():
 
 def test_mask_predict_picks_the_candidate_that_agrees_with_the_motion(engine):
     """select="lexical": of the captions decoded at each kept length, the one whose lexical vector is
-    closest to the motion's; select="log_prob": the decoder's most probable one."""
+    closest to the motion's plus `consensus` x its CIDEr-D against the other candidates; select="log_prob":
+    the decoder's most probable one."""
     model = engine.service().model
     p = torch.rand(2, len(model.lexicon))
     lengths, everything = (4, 6, 8), len(model.lexicon)   # no short-list: every length decodes alike alone or together
     per_length = [mask_predict(model, p, lengths=(n,), keep_lengths=1, shortlist=everything) for n in lengths]
-    by_lexical = mask_predict(model, p, lengths=lengths, keep_lengths=3, shortlist=everything)
     by_prob = mask_predict(model, p, lengths=lengths, keep_lengths=3, shortlist=everything, select="log_prob")
+    for consensus in (0.0, 0.05, 10.0):
+        chosen = mask_predict(model, p, lengths=lengths, keep_lengths=3, shortlist=everything, consensus=consensus)
+        for b in range(2):
+            texts = [per_length[j][b].text for j in range(3)]
+            score = lexical_agreement(model, texts, p[b:b + 1])[:, 0].numpy() + consensus * consensus_cider(texts)
+            assert chosen[b].text == texts[int(score.argmax())]
     for b in range(2):
-        texts = [per_length[j][b].text for j in range(3)]
-        agreement = lexical_agreement(model, texts, p[b:b + 1])
-        assert by_lexical[b].text == texts[int(agreement.argmax())]
         assert by_prob[b].log_prob == pytest.approx(max(per_length[j][b].log_prob for j in range(3)), abs=1e-5)
     with pytest.raises(ValueError, match="select"):
         mask_predict(model, p, select="longest")
+
+
+def test_consensus_prefers_what_the_other_candidates_say():
+    texts = ["a person waves the left hand", "a person waves their left hand", "someone jumps high",
+             "a person waves the left hand slowly"]
+    votes = consensus_cider(texts)
+    assert votes.argmin() == 2 and votes[0] == votes.max()
+    assert consensus_cider(["one caption"]).tolist() == [0.0]
+    assert consensus_cider(["same words", "same words"]).tolist() == [0.0, 0.0]   # shared n-grams weigh nothing
 
 
 def test_search_hits_agree_with_brute_force_scores(engine):

@@ -121,6 +121,19 @@ def cider_d(candidates: list[str], references: list[list[str]], n: int = 4, sigm
     return float(np.mean(scores))
 
 
+def consensus_cider(texts: list[str]) -> np.ndarray:
+    """Each text's CIDEr-D with the other texts as its references: how much of what the others say it says.
+
+    Minimum Bayes risk selection (Kumar & Byrne 2004) with CIDEr-D as the utility: among candidates of one
+    input, the highest scorer is the consensus. An n-gram every candidate shares gets no weight (its idf is
+    0), so the candidates are compared on the words where they differ; a candidate given twice votes twice.
+    """
+    if len(texts) < 2:
+        return np.zeros(len(texts))
+    return np.array([cider_d([t] * (len(texts) - 1), [[o] for j, o in enumerate(texts) if j != i])
+                     for i, t in enumerate(texts)])
+
+
 # ----------------------------------------------------------------------------- BERTScore (Zhang et al. 2020)
 TokenEmbedder = Callable[[list[str]], list[np.ndarray]]
 
