@@ -54,6 +54,8 @@ EXPERIMENTS = {
                              "as frozen_head, with the text decoder's L_aux^1 at weight 1 (tiny: 0.01) to keep the caption's words"),
     "text_anchor": ("all", ["train.lexcmlp.w_text_anchor=1.0"], FROM_TINY,
                     "as lexical, LexCMLP keeps each caption near its starting lexical vector (1 - cos, weight 1)"),
+    "text_anchor_literal": ("all", ["train.lexcmlp.w_text_anchor=1.0", "train.lexcmlp.distill_literal=true"], FROM_TINY,
+                            "as text_anchor, and the motion is pulled toward its caption's own words only (no expansions)"),
     "heads_paper_lr": ("all", ["train.lexcmlp.lr_heads=1e-5"], FROM_TINY,
                        "as lexical, LexCMLP's heads at the paper's 1e-5 (tiny: 1e-4)"),
     "restricted_500": ("all", ["train.lexcmlp.steps=500"], FROM_TINY,

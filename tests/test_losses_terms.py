@@ -156,3 +156,12 @@ def test_mirror_joints_swaps_sides_and_is_its_own_inverse():
     np.testing.assert_allclose(mirror_joints(m), x)
     t = torch.from_numpy(x)
     assert torch.allclose(mirror_joints(t), torch.from_numpy(m)) and torch.equal(t, torch.from_numpy(x))
+
+
+def test_literal_part_keeps_only_the_captions_own_words():
+    p = torch.tensor([[0.1, 0.2, 0.3, 0.4, 0.5], [1.0, 1.0, 1.0, 1.0, 1.0]])
+    ids = torch.tensor([[7, 2, 4, 0], [7, 3, 3, 9]])              # vocabulary ids; 7 = [CLS], 0 = [PAD]
+    words = torch.tensor([[False, True, True, False], [False, True, True, False]])
+    positions = lambda v: torch.where(v >= 0, v - 1, v)           # id i sits at lexicon position i - 1
+    out = L.literal_part(p, ids, words, positions)
+    assert torch.equal(out, torch.tensor([[0.0, 0.2, 0.0, 0.4, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0]]))

@@ -96,6 +96,19 @@ def lexical_distillation(p_student: torch.Tensor, p_teacher: torch.Tensor) -> to
     return (1 - F.cosine_similarity(p_student, p_teacher.detach(), dim=-1, eps=1e-8)).mean()
 
 
+def literal_part(p: torch.Tensor, ids: torch.Tensor, words: torch.Tensor, positions) -> torch.Tensor:
+    """Ours: p kept only at the caption's own words (B, len(lexicon)), zero on the words it expands to.
+
+    ids: the tokenised captions; words: True at their word tokens (not padding, [CLS] or [SEP]);
+    positions(ids) maps vocabulary ids to lexicon positions (-100 when a token is not in the lexicon)."""
+    pos = positions(torch.where(words, ids, torch.full_like(ids, -100)))
+    keep = torch.zeros_like(p, dtype=torch.bool)
+    rows = torch.arange(p.shape[0], device=p.device)[:, None].expand_as(pos)
+    valid = pos >= 0
+    keep[rows[valid], pos[valid]] = True
+    return p * keep
+
+
 def mirror_consistency(p: torch.Tensor, p_mirrored: torch.Tensor, pairs: torch.Tensor, eps: float = 1e-3):
     """Ours, not the paper's: a motion and its mirror image must prefer the opposite side's word equally.
 

@@ -9,10 +9,12 @@ Trains: everything but the base-frozen text weights.
 """
 from __future__ import annotations
 
+import torch
+
 from ...models.lexical import keep_top_k
 from ...skeleton import mirror_joints
 from ..distributed import gather
-from ..losses import lexcmlp_loss, lexical_distillation, mirror_consistency
+from ..losses import lexcmlp_loss, lexical_distillation, literal_part, mirror_consistency
 from .base import Phase, mask_text, motion_of, names_under, text_of
 from .options import alignment_options, inverse_ler_term
 from .text_anchor import TextAnchor
@@ -47,7 +49,9 @@ class LexCMLP(Phase):
         loss, terms = lexcmlp_loss(all_m, all_t, text_logits, text_labels, motion_logits, motion_labels,
                                    self.cfg.lex_temperature, lambdas, cosine=model.cfg.lex_score == "cosine")
         if c.w_distill > 0:   # ours: keep p_m on its caption's words while InfoNCE aligns (see LexMMM)
-            distill = lexical_distillation(p_m, p_t)
+            target = literal_part(p_t, ids, word_tokens(model, ids, mask), model.lexicon.positions_of) \
+                if c.distill_literal else p_t
+            distill = lexical_distillation(p_m, target)
             loss, terms = loss + c.w_distill * distill, {**terms, "distill": distill.detach()}
         if c.w_mirror > 0:   # ours: a mirrored motion weighs left- and right-words the other way round
             joints, frame_mask = motion_of(batch)
@@ -69,6 +73,12 @@ class LexCMLP(Phase):
 # Words that name a side; a mirrored motion should weigh each pair the other way round.
 SIDE_WORD_PAIRS = (("left", "right"), ("leftward", "rightward"), ("leftwards", "rightwards"),
                    ("clockwise", "counterclockwise"))
+
+
+def word_tokens(model, ids, mask):
+    """True at the caption's word tokens: attended and not special ([CLS], [SEP], ...)."""
+    special = torch.tensor(model.tokenizer.all_special_ids, device=ids.device)
+    return mask & ~torch.isin(ids, special)
 
 
 def side_pairs(model):
