@@ -28,25 +28,32 @@ class Killed(Exception):
     pass
 
 
-def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
-    # Two phases, dropout and masking on: resume must restore weights, Adam state and step, and the
-    # per-step seeds must give the same masks and batches again.
-    cfg = small_config(6, 8, ["train.checkpoint_every=2"])
-    train(cfg, [DATA], "lexmlm,cmmm", tmp_path / "straight")
+def run_killed_and_resumed(cfg, phases: str, tmp_path: Path, kill_phase: str, kill_step: int) -> dict:
+    """Train `phases` straight into tmp_path/straight and, killed at (kill_phase, kill_step), into
+    tmp_path/killed, then resume the killed run; asserts both end with the same weights. -> the resume summary."""
+    train(cfg, [DATA], phases, tmp_path / "straight")
 
-    def kill_at_cmmm_step_3(record):
-        if record["phase"] == "cmmm" and record["step"] == 3:
+    def kill(record):
+        if record["phase"] == kill_phase and record["step"] == kill_step:
             raise Killed()
     with pytest.raises(Killed):
-        train(cfg, [DATA], "lexmlm,cmmm", tmp_path / "killed", progress=kill_at_cmmm_step_3)
-    state = read_manifest(tmp_path / "killed" / "cmmm")
-    assert state["step"] == 2 and not state["complete"] and state["train_state"]
-    summary = train(cfg, [DATA], "lexmlm,cmmm", tmp_path / "killed", resume=True)
-    assert summary["results"]["lexmlm"]["skipped"] == "already done"
+        train(cfg, [DATA], phases, tmp_path / "killed", progress=kill)
+    state = read_manifest(tmp_path / "killed" / kill_phase)
+    assert state["step"] < kill_step and not state["complete"] and state["train_state"]
+    summary = train(cfg, [DATA], phases, tmp_path / "killed", resume=True)
     a, b = final_weights(tmp_path / "straight"), final_weights(tmp_path / "killed")
     assert a.keys() == b.keys()
     for name in a:
         assert torch.allclose(a[name], b[name], atol=1e-6, rtol=0), name
+    return summary
+
+
+def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
+    # Two phases, dropout and masking on: resume must restore weights, Adam state and step, and the
+    # per-step seeds must give the same masks and batches again.
+    cfg = small_config(6, 8, ["train.checkpoint_every=2"])
+    summary = run_killed_and_resumed(cfg, "lexmlm,cmmm", tmp_path, "cmmm", 3)
+    assert summary["results"]["lexmlm"]["skipped"] == "already done"
     # The metrics log holds each step once, as if the run had never stopped.
     steps = [(r["phase"], r["step"]) for r in map(json.loads, (tmp_path / "killed" / "metrics.jsonl").open())]
     assert steps == [(p, s) for p in ("lexmlm", "cmmm") for s in range(1, 7)]
@@ -57,17 +64,7 @@ def test_text_anchor_is_rebuilt_from_the_phase_start_on_resume(tmp_path):
     # it from those weights (the previous phase's), not from its own mid-phase checkpoint.
     cfg = small_config(4, 8, ["train.checkpoint_every=2", "train.lexcmlp.w_text_anchor=1.0",
                               "train.lexcmlp.lr_text=1e-3"])
-    train(cfg, [DATA], "lexmmm,lexcmlp", tmp_path / "straight")
-
-    def kill_at_lexcmlp_step_3(record):
-        if record["phase"] == "lexcmlp" and record["step"] == 3:
-            raise Killed()
-    with pytest.raises(Killed):
-        train(cfg, [DATA], "lexmmm,lexcmlp", tmp_path / "killed", progress=kill_at_lexcmlp_step_3)
-    train(cfg, [DATA], "lexmmm,lexcmlp", tmp_path / "killed", resume=True)
-    a, b = final_weights(tmp_path / "straight"), final_weights(tmp_path / "killed")
-    for name in a:
-        assert torch.allclose(a[name], b[name], atol=1e-6, rtol=0), name
+    run_killed_and_resumed(cfg, "lexmmm,lexcmlp", tmp_path, "lexcmlp", 3)
     log = [json.loads(line) for line in (tmp_path / "killed" / "metrics.jsonl").open()]
     assert all(r["text_anchor"] > 0 for r in log if r["phase"] == "lexcmlp")
 
