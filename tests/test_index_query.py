@@ -1,4 +1,6 @@
 """Keyword query parsing with the real MiniLM (BERT uncased) tokenizer."""
+import copy
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -61,3 +63,14 @@ def test_keyword_search_end_to_end(tokenizer):
     assert [h.id for h in hits[:2]] in (["b", "c"], ["c", "b"]) and hits[0].score == 2.0
     hits, _ = keyword_search(idx, "run jump -left", tokenizer, k=4)
     assert [h.id for h in hits] == ["b", "a", "d"]
+
+
+def test_the_vocabulary_is_read_once_per_tokenizer(tokenizer, monkeypatch):
+    # get_vocab() copies all 30,522 entries (~9 ms): far more than the keyword search itself
+    calls = []
+    original = type(tokenizer).get_vocab
+    monkeypatch.setattr(type(tokenizer), "get_vocab", lambda self: calls.append(1) or original(self))
+    fresh = copy.deepcopy(tokenizer)
+    for _ in range(3):
+        parse_keyword_query("run jump -left", fresh)
+    assert len(calls) == 1
