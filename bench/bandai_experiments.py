@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -143,6 +145,29 @@ def word_check(run: Path) -> list[dict]:
     return rows
 
 
+def caption_ceiling(samples: int = 20, draws: int = 5) -> dict:
+    """CIDEr of captions that get the label right, written from the same templates as the references:
+    one random caption of the take's label (mean and range over `draws` draws), and the label's consensus caption (the highest CIDEr-D against
+    `samples` x 3 other captions of that label). What a captioner that never errs on content, side and style
+    could score; the nearest-neighbour baseline is a random caption of a take that nearly always shares it."""
+    from engine.data import open_dataset
+    from engine.data.captions import captions_for
+    from engine.metrics.captioning import cider_d, consensus_cider
+    clips = open_dataset(DATA).split("test")
+    references = [c.captions for c in clips]
+    consensus = {}
+    for clip in clips:
+        key = json.dumps(clip.label, sort_keys=True)
+        if key not in consensus:
+            pool = [text for i in range(samples) for text in captions_for(clip.label, f"sample-{i}")]
+            consensus[key] = pool[int(consensus_cider(pool).argmax())]
+    random_draws = [cider_d([captions_for(c.label, f"{c.id}-draw-{d}")[0] for c in clips], references) for d in range(draws)]
+    return {"right_label_random_caption": float(np.mean(random_draws)),
+            "right_label_random_caption_range": [min(random_draws), max(random_draws)],
+            "right_label_consensus_caption": cider_d([consensus[json.dumps(c.label, sort_keys=True)] for c in clips],
+                                                     references)}
+
+
 def table(evals: dict) -> str:
     head = ("| run | what it is | t2m R@1 | R@5 | R@10 | MedR | m2t R@10 | label t2m R@1 | side fid. | content fid. "
             "| terms/motion | CIDEr (NN baseline) |")
@@ -169,6 +194,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--eval-only", action="store_true", help="evaluate runs that exist, train nothing")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--threads", type=int, help="CPU threads per training run (two experiments side by side: 1)")
+    ap.add_argument("--words", default="lexical", help="comma list of rows whose test takes' top terms are printed")
     args = ap.parse_args(argv)
     if not ARCHIVE.is_file():
         print(json.dumps({"skipped": f"Bandai archive not found at {ARCHIVE}"}))
@@ -180,18 +206,25 @@ def main(argv=None) -> dict:
             run = train(name, args.runs, args.threads)
         if (run / "manifest.json").exists():
             evals[name] = evaluate(run)
-    words = word_check(args.runs / "lexical") if (args.runs / "lexical" / "manifest.json").exists() else []
-    print(json.dumps({"evals": evals, "words": words}, indent=1, default=float))
+    words = [row for name in args.words.split(",") if (args.runs / name / "manifest.json").exists()
+             for row in word_check(args.runs / name)]
+    ceiling = caption_ceiling()
+    print(json.dumps({"evals": evals, "words": words, "caption_ceiling": ceiling}, indent=1, default=float))
     if not args.no_write and evals:
         body = ["## Lexical vs dense on real motion: Bandai-Namco dataset 2 (bench/bandai_experiments.py)", "",
                 machine_line(), "", f"Test split: {next(iter(evals.values()))['clips']} takes, one caption each. "
                 "Retrieval in percent, protocol *all* (a query's own take); *label* counts any take with the "
                 "query's label as relevant. Fidelity: share of sided takes whose vector weighs the named side "
                 "above the other, and of takes whose action word wins among walk/turn/run/wave/raise.", "",
-                table(evals), ""]
-        body += [f"Top 10 terms of one test take per label (`{words[0]['run']}` row), and of its first caption:", ""] if words else []
+                table(evals), "",
+                "Caption ceiling on the same test takes (bench `caption_ceiling`, no model): a random caption of "
+                f"the right label scores CIDEr {ceiling['right_label_random_caption']:.3f} (mean of 5 draws, "
+                f"{ceiling['right_label_random_caption_range'][0]:.3f}-{ceiling['right_label_random_caption_range'][1]:.3f}), "
+                "the label's consensus "
+                f"caption {ceiling['right_label_consensus_caption']:.3f}.", ""]
+        body += ["Top 10 terms of one test take per label, and of its first caption, through the same model:", ""] if words else []
         for row in words:
-            body.append(f"- `{row['id']}` ({row['label']}): motion " + ", ".join(row["terms"]) +
+            body.append(f"- `{row['run']}` `{row['id']}` ({row['label']}): motion " + ", ".join(row["terms"]) +
                         f"; caption \"{row['caption']}\": " + ", ".join(row["caption_terms"]))
         if NOTES.is_file():
             body += ["", NOTES.read_text().strip()]
