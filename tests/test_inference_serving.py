@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from engine.inference.encode import as_scored, encode_motions, encode_texts, windows
 from engine.inference.captioner import _dedupe, lexical_agreement, mask_predict
-from engine.metrics.captioning import consensus_cider
+from engine.metrics.captioning import cider_d, consensus_cider
 from tests.test_train_helpers import DATA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,3 +211,10 @@ def test_a_corrupt_saved_index_is_rebuilt_not_fatal(engine, tiny_checkpoint):
     fresh = Engine(checkpoint=str(tiny_checkpoint), data=DATA)
     out = fresh.build_index(DATA, top_k=8)
     assert out["motions"] == len(fresh.dataset(DATA).clips)
+
+
+def test_consensus_is_cider_against_the_other_candidates():
+    texts = ["a person waves the left hand", "a person waves their left hand", "someone jumps high",
+             "a person waves their left hand", "a person raises both hands slowly"]
+    expected = [cider_d([t] * (len(texts) - 1), [[o] for j, o in enumerate(texts) if j != i]) for i, t in enumerate(texts)]
+    assert consensus_cider(texts) == pytest.approx(expected, abs=1e-12)

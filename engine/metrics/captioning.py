@@ -101,37 +101,65 @@ def cider_d(candidates: list[str], references: list[list[str]], n: int = 4, sigm
         df.update({g for r in rs for k in range(1, n + 1) for g in _ngrams(r, k)})
     log_items = math.log(float(len(refs)))
 
-    def tfidf(tokens):  # per order: {ngram: weight}, norms
-        vecs = [{g: c * (log_items - math.log(max(1.0, df[g]))) for g, c in _ngrams(tokens, k).items()}
-                for k in range(1, n + 1)]
-        return vecs, [math.sqrt(sum(w * w for w in v.values())) for v in vecs]
+    def tfidf(tokens):
+        return _tfidf([_ngrams(tokens, k) for k in range(1, n + 1)], lambda g: log_items - math.log(max(1.0, df[g])),
+                      len(tokens))
 
     scores = []
     for cand, rs in zip(cands, refs):
-        vc, nc = tfidf(cand)
-        total = np.zeros(n)
-        for r in rs:
-            vr, nr = tfidf(r)
-            penalty = math.exp(-((len(cand) - len(r)) ** 2) / (2 * sigma ** 2))
-            for k in range(n):
-                dot = sum(min(w, vr[k].get(g, 0.0)) * vr[k].get(g, 0.0) for g, w in vc[k].items())
-                if nc[k] and nr[k]:
-                    total[k] += dot / (nc[k] * nr[k]) * penalty
-        scores.append(10.0 * total.mean() / len(rs))
+        c = tfidf(cand)
+        scores.append(10.0 * sum(_cider_terms(c, tfidf(r), sigma) for r in rs).mean() / len(rs))
     return float(np.mean(scores))
 
 
-def consensus_cider(texts: list[str]) -> np.ndarray:
+def _tfidf(grams_by_order: list[Counter], idf, length: int):
+    """({n-gram: count x idf} per order, their norms, the token count)."""
+    vecs = [{g: c * idf(g) for g, c in grams.items()} for grams in grams_by_order]
+    return vecs, [math.sqrt(sum(w * w for w in v.values())) for v in vecs], length
+
+
+def _cider_terms(c, r, sigma: float) -> np.ndarray:
+    """Per order: the clipped cosine between candidate and reference tf-idf vectors times the length penalty."""
+    (vc, nc, len_c), (vr, nr, len_r) = c, r
+    penalty = math.exp(-((len_c - len_r) ** 2) / (2 * sigma ** 2))
+    out = np.zeros(len(vc))
+    for k in range(len(vc)):
+        if nc[k] and nr[k]:
+            dot = sum(min(w, vr[k].get(g, 0.0)) * vr[k].get(g, 0.0) for g, w in vc[k].items())
+            out[k] = dot / (nc[k] * nr[k]) * penalty
+    return out
+
+
+def consensus_cider(texts: list[str], n: int = 4, sigma: float = 6.0) -> np.ndarray:
     """Each text's CIDEr-D with the other texts as its references: how much of what the others say it says.
 
     Minimum Bayes risk selection (Kumar & Byrne 2004) with CIDEr-D as the utility: among candidates of one
     input, the highest scorer is the consensus. An n-gram every candidate shares gets no weight (its idf is
     0), so the candidates are compared on the words where they differ; a candidate given twice votes twice.
+    Equals cider_d([texts[i]] * (m - 1), [[t] for t in the others]) for each i, with each text tokenised
+    once (it runs on every caption served).
     """
-    if len(texts) < 2:
-        return np.zeros(len(texts))
-    return np.array([cider_d([t] * (len(texts) - 1), [[o] for j, o in enumerate(texts) if j != i])
-                     for i, t in enumerate(texts)])
+    m = len(texts)
+    if m < 2:
+        return np.zeros(m)
+    grams = [[_ngrams(tokens, k) for k in range(1, n + 1)] for tokens in map(tokenize_caption, texts)]
+    lengths = [sum(g[0].values()) for g in grams]
+    present = [{g for order in gs for g in order} for gs in grams]
+    df = Counter()
+    for seen in present:
+        df.update(seen)
+    log_items = math.log(float(m - 1))
+    scores = np.zeros(m)
+    for i in range(m):   # the others are the references: document frequencies leave text i out
+        def idf(g):
+            return log_items - math.log(max(1.0, df[g] - (g in present[i])))
+        vectors = {}
+        for j in range(m):
+            if texts[j] not in vectors:
+                vectors[texts[j]] = _tfidf(grams[j], idf, lengths[j])
+        c = vectors[texts[i]]
+        scores[i] = np.mean([10.0 * _cider_terms(c, vectors[texts[j]], sigma).mean() for j in range(m) if j != i])
+    return scores
 
 
 # ----------------------------------------------------------------------------- BERTScore (Zhang et al. 2020)
