@@ -111,7 +111,7 @@ class LexCMLPConfig(PhaseConfig):
     freeze_head: bool = False    # keep the shared MLM head fixed (the paper trains it)
     w_mirror: float = 0.0        # ours: a mirrored motion reverses its left-vs-right word preference; 0 = off
     w_text_anchor: float = 0.0   # ours: 1 - cos(p_t, sg(p_t as the phase began)); keeps captions' words; 0 = off
-    distill_literal: bool = False  # ours: w_distill pulls p_m toward p_t on the caption's own words only
+    distill_literal: float = 0.0   # ours: share of w_distill's target kept only on the caption's own words
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ OPTIONS = {
     # the tiny preset's LexCMLP defaults, switched back to the paper's: still train, and differently
     "dot_all_terms": (["model.lex_score=dot", "model.lex_top_k=0", "train.lex_temperature=1.0"], "info_nce"),
     "mirror_off": (["train.lexcmlp.w_mirror=0"], "info_nce"),
+    # ours, for the words captions use: the text anchor, and a distillation target without expansions
+    "text_anchor": (["train.lexcmlp.w_text_anchor=1.0"], "text_anchor"),
+    "distill_literal": (["train.lexcmlp.distill_literal=0.5"], "distill"),
 }
 
 

@@ -49,8 +49,10 @@ class LexCMLP(Phase):
         loss, terms = lexcmlp_loss(all_m, all_t, text_logits, text_labels, motion_logits, motion_labels,
                                    self.cfg.lex_temperature, lambdas, cosine=model.cfg.lex_score == "cosine")
         if c.w_distill > 0:   # ours: keep p_m on its caption's words while InfoNCE aligns (see LexMMM)
-            target = literal_part(p_t, ids, word_tokens(model, ids, mask), model.lexicon.positions_of) \
-                if c.distill_literal else p_t
+            target = p_t
+            if c.distill_literal:   # ours: (1 - a) p_t + a (p_t on the caption's own words): fewer expansions
+                literal = literal_part(p_t, ids, word_tokens(model, ids, mask), model.lexicon.positions_of)
+                target = (1 - c.distill_literal) * p_t + c.distill_literal * literal
             distill = lexical_distillation(p_m, target)
             loss, terms = loss + c.w_distill * distill, {**terms, "distill": distill.detach()}
         if c.w_mirror > 0:   # ours: a mirrored motion weighs left- and right-words the other way round
