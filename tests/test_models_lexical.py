@@ -130,3 +130,8 @@ def test_bottleneck_decoder_restricted_lexicon():
     restricted = decoder(p_lex, ids, mask, emb, lexicon.head_ids())
     full = decoder(lexicon.to_full(p_lex), ids, mask, emb)
     assert torch.allclose(restricted, full[..., lexicon.term_ids], atol=1e-5)
+    # logits of chosen positions only (captioning's first pass projects just the word positions)
+    e = decoder.cbow(p_lex, emb, lexicon.head_ids())
+    where = torch.tensor([[False, True, True, False], [True, False, False, True]])
+    some = decoder.decode(e, ids, mask, emb, lexicon.head_ids(), positions=where)
+    assert some.shape == (4, len(lexicon)) and torch.allclose(some, restricted[where], atol=1e-6)

@@ -61,21 +61,22 @@ def mask_predict(model, p: torch.Tensor, lengths=LENGTHS, iterations: int = 8, d
     embeddings = model.word_embeddings()
     e_cbow = dec.cbow(p.repeat_interleave(n_len, dim=0), embeddings, model.lexicon.head_ids())
 
-    def predict(current, e, attn, vocab_ids, banned=None):
-        logits = dec.decode(e, current, attn, embeddings, vocab_ids)
+    def predict(current, e, attn, vocab_ids, banned=None, positions=None):
+        logits = dec.decode(e, current, attn, embeddings, vocab_ids, positions)
         if banned is not None:
             logits[..., banned] = float("-inf")          # never emit [CLS]/[SEP]/[PAD]/[MASK]
         return logits.log_softmax(-1)
 
-    # Pass 1: every length, the model's whole lexicon.
-    log_probs = predict(ids, e_cbow, attention, model.lexicon.head_ids(), _special_positions(model))
-    best, arg = log_probs.max(-1)
-    current = torch.where(words, model.lexicon.term_ids[arg], ids)
-    confidence = torch.where(words, best, torch.zeros_like(best))
+    # Pass 1: every length, the model's whole lexicon, at the word positions only: (words, lexicon).
+    log_probs = predict(ids, e_cbow, attention, model.lexicon.head_ids(), _special_positions(model), words)
+    best_of_word, arg_of_word = log_probs.max(-1)
+    confidence = torch.zeros(words.shape, device=p.device).masked_scatter(words, best_of_word)
+    current = ids.masked_scatter(words, model.lexicon.term_ids[arg_of_word])
     score = _mean_over(confidence, words).view(B, n_len)
     kept = score.topk(min(keep_lengths, n_len), dim=1).indices                  # (B, k) length slots
     rows = (torch.arange(B, device=p.device)[:, None] * n_len + kept).flatten()
-    candidates = model.lexicon.term_ids[log_probs[rows].topk(min(shortlist, log_probs.shape[-1]), -1).indices[words[rows]]]
+    of_kept_row = torch.isin(words.nonzero()[:, 0], rows)                       # word entries of kept rows
+    candidates = model.lexicon.term_ids[log_probs[of_kept_row].topk(min(shortlist, log_probs.shape[-1]), -1).indices]
     vocab_ids = candidates.unique()                                             # sorted vocabulary ids
     current, attention, words, confidence, e_cbow = (t[rows] for t in (current, attention, words, confidence, e_cbow))
     for it in range(1, iterations):

@@ -45,8 +45,10 @@ class BottleneckDecoder(nn.Module):
         return (p @ w) / (p.sum(-1, keepdim=True) + self.eps)
 
     def decode(self, e_cbow: torch.Tensor, masked_input_ids: torch.Tensor, attention_mask: torch.Tensor,
-               word_embeddings, lexicon_ids: torch.Tensor | None = None) -> torch.Tensor:
-        """E_cbow (B, H) + masked ids (B, L) -> logits (B, L, V or len(lexicon))."""
+               word_embeddings, lexicon_ids: torch.Tensor | None = None,
+               positions: torch.Tensor | None = None) -> torch.Tensor:
+        """E_cbow (B, H) + masked ids (B, L) -> logits (B, L, V or len(lexicon)); with a (B, L) boolean
+        `positions`, logits (N, ...) of those positions only (the vocabulary projection is the costly part)."""
         w = _matrix(word_embeddings).detach()
         L = masked_input_ids.shape[1]
         if L + 1 > self.positions.shape[1]:
@@ -55,7 +57,7 @@ class BottleneckDecoder(nn.Module):
         x = self.drop(self.norm_in(x + self.positions[:, : L + 1]))
         keep = torch.cat([attention_mask.new_ones(attention_mask.shape[0], 1), attention_mask], dim=1).bool()
         x = self.norm_out(self.layers(x, src_key_padding_mask=~keep))[:, 1:]
-        return self.head(x, lexicon_ids, weight=w)
+        return self.head(x if positions is None else x[positions], lexicon_ids, weight=w)
 
     def forward(self, p: torch.Tensor, masked_input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 word_embeddings, lexicon_ids: torch.Tensor | None = None) -> torch.Tensor:
