@@ -16,7 +16,8 @@ def _tied_vectors(n, seed):
     x = sp.random(n, V, density=0.08, random_state=seed, format="csr", dtype=np.float32).toarray()
     prototypes = sp.random(12, V, density=0.15, random_state=seed + 1, dtype=np.float32).toarray()
     copies = rng.random(n) < 0.5
-    x[copies] = prototypes[rng.integers(0, 12, size=int(copies.sum()))] * rng.choice([0.8, 1.0], size=(int(copies.sum()), V))
+    n_copies = int(copies.sum())
+    x[copies] = prototypes[rng.integers(0, 12, size=n_copies)] * rng.choice([0.8, 1.0], size=(n_copies, V))
     return sp.csr_matrix(np.ceil(x * 4).astype(np.float32))
 
 

@@ -216,5 +216,6 @@ def test_a_corrupt_saved_index_is_rebuilt_not_fatal(engine, tiny_checkpoint):
 def test_consensus_is_cider_against_the_other_candidates():
     texts = ["a person waves the left hand", "a person waves their left hand", "someone jumps high",
              "a person waves their left hand", "a person raises both hands slowly"]
-    expected = [cider_d([t] * (len(texts) - 1), [[o] for j, o in enumerate(texts) if j != i]) for i, t in enumerate(texts)]
+    expected = [cider_d([t] * (len(texts) - 1), [[o] for j, o in enumerate(texts) if j != i])
+                for i, t in enumerate(texts)]
     assert consensus_cider(texts) == pytest.approx(expected, abs=1e-12)

@@ -42,9 +42,9 @@ def top_k(lists, units, k: int, lower: np.ndarray, covered: np.ndarray, rank: np
     """Exact top k: (documents int64, scores float32, contributions (k, terms) float32, best first;
     postings read), or None when the bounds do not settle cheaply (the caller then scores every posting).
 
-    lists[j]: term j's non-empty per-block lists (none when the term is absent) as (block, offsets uint16, levels uint8), levels
-    non-increasing. units[j] = (term scale, query weight > 0), float32: a posting contributes
-    float32(level * term scale) * query weight, as in the exhaustive path.
+    lists[j]: term j's non-empty per-block lists as (block, offsets uint16, levels uint8), levels
+    non-increasing (no lists when the term is absent). units[j] = (term scale, query weight > 0),
+    float32: a posting contributes float32(level * term scale) * query weight, as in the exhaustive path.
     lower, covered (float32, zeros) and rank (int32, -1): buffers of N entries, restored on return.
     """
     if not any(lists):   # no query term occurs in the index
