@@ -60,6 +60,8 @@ EXPERIMENTS = {
                             "as text_anchor, and the motion is pulled toward its caption's own words only (no expansions)"),
     "text_anchor_half_literal": ("all", ["train.lexcmlp.w_text_anchor=1.0", "train.lexcmlp.distill_literal=0.5"], FROM_TINY,
                                  "as text_anchor, the motion's pull target keeps the caption's expansions at half weight"),
+    "text_anchor_literal_075": ("all", ["train.lexcmlp.w_text_anchor=1.0", "train.lexcmlp.distill_literal=0.75"],
+                                FROM_TINY, "as text_anchor, the motion's pull target keeps the caption's expansions at a quarter weight"),
     "heads_paper_lr": ("all", ["train.lexcmlp.lr_heads=1e-5"], FROM_TINY,
                        "as lexical, LexCMLP's heads at the paper's 1e-5 (tiny: 1e-4)"),
     "restricted_500": ("all", ["train.lexcmlp.steps=500"], FROM_TINY,
