@@ -65,7 +65,7 @@ class LexCMLP(Phase):
                 if step > 0:
                     raise RuntimeError("LexCMLP's text anchor needs starting_weights() before a resumed step")
                 self.starting_weights(model)
-            anchor = lexical_distillation(p_t, self.anchor.to(p_t.device)(ids, mask))
+            anchor = lexical_distillation(p_t, self.anchor(ids, mask))   # the copy lives where the model does
             loss, terms = loss + c.w_text_anchor * anchor, {**terms, "text_anchor": anchor.detach()}
         extra, more = alignment_options(self.cfg, all_t, all_m, step, total_steps)
         ler, ler_terms = inverse_ler_term(self.cfg, tokens)
