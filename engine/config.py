@@ -112,6 +112,7 @@ class LexCMLPConfig(PhaseConfig):
     w_mirror: float = 0.0        # ours: a mirrored motion reverses its left-vs-right word preference; 0 = off
     w_text_anchor: float = 0.0   # ours: 1 - cos(p_t, sg(p_t as the phase began)); keeps captions' words; 0 = off
     distill_literal: float = 0.0   # ours: share of w_distill's target kept only on the caption's own words
+    anchor_literal: float = 0.0    # ours: the same share for the text anchor's target (the caption's words)
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,8 @@ def test_cli_eval_prints_every_section(tiny_checkpoint):
         assert key in out
     assert set(out["retrieval"]["t2m"]) >= {"R@1", "R@2", "R@3", "R@5", "R@10", "MedR"}
     assert set(out["protocols"]) >= {"all", "threshold", "dissimilar", "batches_32"}
-    assert {"BLEU@1", "BLEU@4", "ROUGE-L", "CIDEr", "BERTScore"} <= set(out["captioning"]["model"])
+    for row in ("model", "nearest_neighbour", "nearest_pose_neighbour"):
+        assert {"BLEU@1", "BLEU@4", "ROUGE-L", "CIDEr", "BERTScore"} <= set(out["captioning"][row])
 
 
 def test_cli_search_caption_explain_audit(tiny_checkpoint, tmp_path):

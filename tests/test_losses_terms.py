@@ -165,3 +165,12 @@ def test_literal_part_keeps_only_the_captions_own_words():
     positions = lambda v: torch.where(v >= 0, v - 1, v)           # id i sits at lexicon position i - 1
     out = L.literal_part(p, ids, words, positions)
     assert torch.equal(out, torch.tensor([[0.0, 0.2, 0.0, 0.4, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0]]))
+
+
+def test_literal_mix_scales_only_the_expansions():
+    p = torch.tensor([[0.1, 0.2, 0.3, 0.4, 0.5]])
+    ids, words = torch.tensor([[7, 2, 4, 0]]), torch.tensor([[False, True, True, False]])
+    positions = lambda v: torch.where(v >= 0, v - 1, v)
+    out = L.literal_mix(p, ids, words, positions, 0.75)           # words at positions 1 and 3 keep their weight
+    assert torch.allclose(out, torch.tensor([[0.025, 0.2, 0.075, 0.4, 0.125]]))
+    assert L.literal_mix(p, ids, words, positions, 0.0) is p

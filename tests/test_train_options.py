@@ -19,6 +19,7 @@ OPTIONS = {
     # ours, for the words captions use: the text anchor, and a distillation target without expansions
     "text_anchor": (["train.lexcmlp.w_text_anchor=1.0"], "text_anchor"),
     "distill_literal": (["train.lexcmlp.distill_literal=0.5"], "distill"),
+    "anchor_literal": (["train.lexcmlp.w_text_anchor=1.0", "train.lexcmlp.anchor_literal=0.5"], "text_anchor"),
 }
 
 

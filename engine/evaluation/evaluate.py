@@ -1,7 +1,8 @@
 """`python -m engine eval`: one checkpoint on one split, every measure in one JSON.
 
 retrieval (TMR's four protocols, plus label relevance on label datasets such as Bandai), captioning
-(mask-predict vs the nearest-neighbour caption baseline), lexical (term fidelity and sparsity) and
+(mask-predict vs two nearest-neighbour caption baselines: in the model's lexical space and, model-free,
+in pose space), lexical (term fidelity and sparsity) and
 feature health (LER, MOM of the motion encoder's per-joint features).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..metrics import (caption_metrics, local_effective_rank, method_of_moments,
 from ..vocab import Vocabulary
 from .keywords import keyword_precision
 from .fidelity import content_fidelity, label_action, label_side, side_fidelity
+from .pose_neighbour import nearest_by_pose
 from ..inference.captioner import mask_predict
 from ..inference.encode import encode_motions, encode_texts, pad_batch, windows
 
@@ -93,11 +95,13 @@ def caption_eval(model, dataset, clips, motion_vecs: sp.csr_matrix, embedder) ->
     for a in range(0, len(clips), 32):
         ours += [c.text for c in mask_predict(model, p[a:a + 32])]
     train = dataset.split("train")
-    train_vecs = encode_motions(model, [dataset.motion(c.id).joints for c in train])
-    nearest = np.asarray(_cosine(motion_vecs, train_vecs).argmax(axis=1)).ravel()
+    train_joints = [dataset.motion(c.id).joints for c in train]
+    nearest = np.asarray(_cosine(motion_vecs, encode_motions(model, train_joints)).argmax(axis=1)).ravel()
     baseline = [train[i].captions[0] for i in nearest]
+    by_pose = nearest_by_pose([dataset.motion(c.id).joints for c in clips], train_joints)
     return {"model": caption_metrics(ours, references, embedder),
             "nearest_neighbour": caption_metrics(baseline, references, embedder),
+            "nearest_pose_neighbour": caption_metrics([train[i].captions[0] for i in by_pose], references, embedder),
             "bertscore_encoder": "all-MiniLM-L6-v2 (local), last layer",
             "examples": [{"id": c.id, "reference": c.captions[0], "caption": o, "baseline": b}
                          for c, o, b in list(zip(clips, ours, baseline))[:8]]}

@@ -109,6 +109,11 @@ def literal_part(p: torch.Tensor, ids: torch.Tensor, words: torch.Tensor, positi
     return p * keep
 
 
+def literal_mix(p: torch.Tensor, ids: torch.Tensor, words: torch.Tensor, positions, share: float) -> torch.Tensor:
+    """Ours: (1 - share) p + share literal_part(p): the words p expands to keep only 1 - share of their weight."""
+    return p if not share else (1 - share) * p + share * literal_part(p, ids, words, positions)
+
+
 def mirror_consistency(p: torch.Tensor, p_mirrored: torch.Tensor, pairs: torch.Tensor, eps: float = 1e-3):
     """Ours, not the paper's: a motion and its mirror image must prefer the opposite side's word equally.
 

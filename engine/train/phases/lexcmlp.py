@@ -14,7 +14,7 @@ import torch
 from ...models.lexical import keep_top_k
 from ...skeleton import mirror_joints
 from ..distributed import gather
-from ..losses import lexcmlp_loss, lexical_distillation, literal_part, mirror_consistency
+from ..losses import lexcmlp_loss, lexical_distillation, literal_mix, mirror_consistency
 from .base import Phase, mask_text, motion_of, names_under, text_of
 from .options import alignment_options, inverse_ler_term
 from .text_anchor import TextAnchor
@@ -49,11 +49,7 @@ class LexCMLP(Phase):
         loss, terms = lexcmlp_loss(all_m, all_t, text_logits, text_labels, motion_logits, motion_labels,
                                    self.cfg.lex_temperature, lambdas, cosine=model.cfg.lex_score == "cosine")
         if c.w_distill > 0:   # ours: keep p_m on its caption's words while InfoNCE aligns (see LexMMM)
-            target = p_t
-            if c.distill_literal:   # ours: (1 - a) p_t + a (p_t on the caption's own words): fewer expansions
-                literal = literal_part(p_t, ids, word_tokens(model, ids, mask), model.lexicon.positions_of)
-                target = (1 - c.distill_literal) * p_t + c.distill_literal * literal
-            distill = lexical_distillation(p_m, target)
+            distill = lexical_distillation(p_m, fewer_expansions(model, p_t, ids, mask, c.distill_literal))
             loss, terms = loss + c.w_distill * distill, {**terms, "distill": distill.detach()}
         if c.w_mirror > 0:   # ours: a mirrored motion weighs left- and right-words the other way round
             joints, frame_mask = motion_of(batch)
@@ -65,7 +61,8 @@ class LexCMLP(Phase):
                 if step > 0:
                     raise RuntimeError("LexCMLP's text anchor needs starting_weights() before a resumed step")
                 self.starting_weights(model)
-            anchor = lexical_distillation(p_t, self.anchor(ids, mask))   # the copy lives where the model does
+            start = fewer_expansions(model, self.anchor(ids, mask), ids, mask, c.anchor_literal)
+            anchor = lexical_distillation(p_t, start)   # the copy lives where the model does
             loss, terms = loss + c.w_text_anchor * anchor, {**terms, "text_anchor": anchor.detach()}
         extra, more = alignment_options(self.cfg, all_t, all_m, step, total_steps)
         ler, ler_terms = inverse_ler_term(self.cfg, tokens)
@@ -75,6 +72,10 @@ class LexCMLP(Phase):
 # Words that name a side; a mirrored motion should weigh each pair the other way round.
 SIDE_WORD_PAIRS = (("left", "right"), ("leftward", "rightward"), ("leftwards", "rightwards"),
                    ("clockwise", "counterclockwise"))
+
+
+def fewer_expansions(model, p, ids, mask, share: float):
+    return literal_mix(p, ids, word_tokens(model, ids, mask), model.lexicon.positions_of, share)
 
 
 def word_tokens(model, ids, mask):
