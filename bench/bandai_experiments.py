@@ -159,11 +159,16 @@ def caption_ceiling(samples: int = 20, draws: int = 5) -> dict:
     """CIDEr of captions that get the label right, written from the same templates as the references:
     one random caption of the take's label (mean and range over `draws` draws), and the label's consensus caption (the highest CIDEr-D against
     `samples` x 3 other captions of that label). What a captioner that never errs on content, side and style
-    could score; the nearest-neighbour baseline is a random caption of a take that nearly always shares it."""
+    could score; the nearest-neighbour baseline is a random caption of a take that nearly always shares it.
+    Beside them, the model-free baseline: the caption of the nearest training take in pose space."""
     from engine.data import open_dataset
     from engine.data.captions import captions_for
+    from engine.evaluation.pose_neighbour import nearest_by_pose
     from engine.metrics.captioning import cider_d, consensus_cider
-    clips = open_dataset(DATA).split("test")
+    dataset = open_dataset(DATA)
+    clips, train_clips = dataset.split("test"), dataset.split("train")
+    by_pose = nearest_by_pose([dataset.motion(c.id).joints for c in clips],
+                              [dataset.motion(c.id).joints for c in train_clips])
     references = [c.captions for c in clips]
     consensus = {}
     for clip in clips:
@@ -172,7 +177,10 @@ def caption_ceiling(samples: int = 20, draws: int = 5) -> dict:
             pool = [text for i in range(samples) for text in captions_for(clip.label, f"sample-{i}")]
             consensus[key] = pool[int(consensus_cider(pool).argmax())]
     random_draws = [cider_d([captions_for(c.label, f"{c.id}-draw-{d}")[0] for c in clips], references) for d in range(draws)]
-    return {"right_label_random_caption": float(np.mean(random_draws)),
+    return {"pose_neighbour_caption": cider_d([train_clips[i].captions[0] for i in by_pose], references),
+            "pose_neighbour_same_content": float(np.mean([train_clips[i].label["content"] == c.label["content"]
+                                                          for i, c in zip(by_pose, clips)])),
+            "right_label_random_caption": float(np.mean(random_draws)),
             "right_label_random_caption_range": [min(random_draws), max(random_draws)],
             "right_label_consensus_caption": cider_d([consensus[json.dumps(c.label, sort_keys=True)] for c in clips],
                                                      references)}
@@ -231,7 +239,10 @@ def main(argv=None) -> dict:
                 f"the right label scores CIDEr {ceiling['right_label_random_caption']:.3f} (mean of 5 draws, "
                 f"{ceiling['right_label_random_caption_range'][0]:.3f}-{ceiling['right_label_random_caption_range'][1]:.3f}), "
                 "the label's consensus "
-                f"caption {ceiling['right_label_consensus_caption']:.3f}.", ""]
+                f"caption {ceiling['right_label_consensus_caption']:.3f}. The model-free baseline, the caption "
+                "of the nearest training take in pose space (root path and root-relative joints, no model), "
+                f"scores {ceiling['pose_neighbour_caption']:.3f}; that take shares the test take's content in "
+                f"{100 * ceiling['pose_neighbour_same_content']:.1f}% of cases.", ""]
         body += ["Top 10 terms of one test take per label, and of its first caption, through the same model:", ""] if words else []
         for row in words:
             body.append(f"- `{row['run']}` `{row['id']}` ({row['label']}): motion " + ", ".join(row["terms"]) +
