@@ -204,26 +204,28 @@ def paper_config() -> Config:
 
 
 def tiny_config() -> Config:
-    """CPU-sized: every phase on ~2,300 Bandai train clips in 37 minutes on 2 cores.
+    """CPU-sized: every phase on ~2,300 Bandai train clips in 28 minutes on 2 cores.
 
     Step counts are fixed (not epochs) so the wall time does not grow with the dataset. Every phase runs on
-    the restricted lexicon (the training text's terms and their 8 nearest neighbours in the word
-    embeddings), which halves the cost of the vocabulary projections (s/step at batch 32, 2 quiet cores,
-    full -> restricted: LexMLM 0.9 -> 0.57, LexMMM 0.76 -> 0.43, LexCMLP ~2 -> ~1.26 with the mirrored
-    pass) and buys LexCMLP twice the steps: 300 + 1500 + 400 + 1000 steps, then 600 of caption tuning,
-    timed on Bandai in one run on 2 quiet cores as 2.6 + 9.4 + 4.0 + 18.6 + 2.3 minutes (37 in all, with
-    data loading). On Bandai, restricted beat the
-    full vocabulary at equal steps too (bench/RESULTS.md). That is ~1 epoch of text, 20 / 5.5 / 14 epochs
-    of motion (the paper: 50 / 200 / 150 / 20 epochs on a GPU).
+    the restricted lexicon of the training text's own terms (model.lexicon_neighbours=0: 2,165 terms on
+    Bandai with the extra text, 115 from its captions alone), a fraction of the vocabulary projections' cost:
+    300 + 1500 + 400 + 1000 steps, then 600 of caption tuning, timed on Bandai in one run on 2 cores as
+    1.4 + 9.2 + 2.5 + 13.4 + 1.6 minutes (28 in all, with data loading; the previous preset, the same
+    terms plus 8 embedding neighbours each, took 37). That is ~1 epoch of text, 20 / 5.5 / 14 epochs of
+    motion (the paper: 50 / 200 / 150 / 20 epochs on a GPU).
     LexCMLP's motion and head learning rates are 1e-4 (paper 1e-5) because it gets few steps; its scores
     are cosines at T=0.05 over each vector's 64 heaviest terms (model.lex_score, model.lex_top_k), with our
-    pull toward the caption's vector at weight 1 and the mirror term on (bench/RESULTS.md measures each).
+    pull toward the caption's vector at weight 1, the mirror term, and the text anchor; both the pull's and
+    the anchor's targets keep the caption's own words at full weight and its expansions at a quarter
+    (distill_literal, anchor_literal), so a raised left hand reads "hand, up, left" (bench/RESULTS.md
+    measures each choice).
     """
     train = TrainConfig(
         lexmlm=LexMLMConfig(steps=300, batch_size=32),
         cmmm=CMMMConfig(steps=1500, batch_size=32),
         lexmmm=LexMMMConfig(steps=400, batch_size=32),
-        lexcmlp=LexCMLPConfig(steps=1000, batch_size=32, lr_motion=1e-4, lr_heads=1e-4, w_distill=1.0, w_mirror=1.0),
+        lexcmlp=LexCMLPConfig(steps=1000, batch_size=32, lr_motion=1e-4, lr_heads=1e-4, w_distill=1.0, w_mirror=1.0,
+                              w_text_anchor=1.0, distill_literal=0.75, anchor_literal=0.75),
         caption=CaptionConfig(steps=600, batch_size=32),
         dense=DenseConfig(steps=400, batch_size=32),
         lex_temperature=0.05, log_every=10, checkpoint_every=100)

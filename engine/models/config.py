@@ -66,9 +66,12 @@ class ModelConfig:
     def tiny(cls, **overrides) -> "ModelConfig":
         # Cosine scores and 64 stored terms: on 2 CPU cores and a few hundred LexCMLP steps, dot-product
         # InfoNCE saturated and collapsed (bench/RESULTS.md); 64 terms x 4 bytes = a quarter of the dense
-        # baseline's 256 float32 dimensions. The restricted lexicon: half the cost of the vocabulary
-        # projections, and better on Bandai at equal steps (bench/RESULTS.md).
-        return replace(cls(lex_score="cosine", lex_top_k=64, lexicon="restricted"), **overrides)
+        # baseline's 256 float32 dimensions. The restricted lexicon: a fraction of the cost of the vocabulary
+        # projections, and better on Bandai at equal steps (bench/RESULTS.md). Only the training text's own
+        # terms, no neighbours: the embedding neighbours of "left" are "leave, leaving, lands", and LexCMLP
+        # made a raised left hand read as them (bench/RESULTS.md, the word check).
+        return replace(cls(lex_score="cosine", lex_top_k=64, lexicon="restricted", lexicon_neighbours=0),
+                       **overrides)
 
     @classmethod
     def paper(cls, **overrides) -> "ModelConfig":
