@@ -82,12 +82,12 @@ def evaluate(model, manifest: dict, dataset, split: str = "test", captioning: bo
             "text_nnz_mean": float(np.diff(text_vecs.indptr).mean()),
         }
         if captioning:
-            out["captioning"] = caption_eval(model, dataset, clips, motion_vecs, embedder)
+            out["captioning"] = caption_eval(model, dataset, clips, motions, motion_vecs, embedder)
     out["feature_health"] = feature_health(model, motions[:64])
     return out
 
 
-def caption_eval(model, dataset, clips, motion_vecs: sp.csr_matrix, embedder) -> dict:
+def caption_eval(model, dataset, clips, motions: list[np.ndarray], motion_vecs: sp.csr_matrix, embedder) -> dict:
     """Mask-predict captions vs the nearest-neighbour baseline (the closest training motion's caption)."""
     references = [c.captions for c in clips]
     p = model.lexicon.from_full(torch.from_numpy(motion_vecs.toarray()).to(model.device))
@@ -98,7 +98,7 @@ def caption_eval(model, dataset, clips, motion_vecs: sp.csr_matrix, embedder) ->
     train_joints = [dataset.motion(c.id).joints for c in train]
     nearest = np.asarray(_cosine(motion_vecs, encode_motions(model, train_joints)).argmax(axis=1)).ravel()
     baseline = [train[i].captions[0] for i in nearest]
-    by_pose = nearest_by_pose([dataset.motion(c.id).joints for c in clips], train_joints)
+    by_pose = nearest_by_pose(motions, train_joints)
     return {"model": caption_metrics(ours, references, embedder),
             "nearest_neighbour": caption_metrics(baseline, references, embedder),
             "nearest_pose_neighbour": caption_metrics([train[i].captions[0] for i in by_pose], references, embedder),

@@ -3,7 +3,8 @@
 LexCMLP trains the text encoder and the shared MLM head; on Bandai it learned to read "left" in
 "raises their left hand" as the past tense of *leave* ("return, arrive") and the motions followed their
 captions. The anchor term 1 - cos(p_t, sg(p_t^0)) (ours) keeps each caption's lexical vector near the one
-the phase started from, where LexMLM put the caption's own words.
+the phase started from, where LexMLM put the caption's own words; with `anchor_literal` the target
+weighs the caption's own words fully and the words they expand to less.
 """
 from __future__ import annotations
 
