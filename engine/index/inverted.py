@@ -5,16 +5,20 @@ Storage (N documents in blocks of 65,536, |V| < 65,536 terms, nnz stored weights
              inv_docs (uint16: the document's offset inside block b) and inv_weights (uint8: the weight
              in units of term_scale[t], the term's largest weight / 255), *impact ordered* inside each
              segment: a one-term query's top k is among the first k postings of each block.
-  => 3 bytes per stored weight, plus 8 bytes per (term, block) offset and 4 per term scale: 64 terms a
-  motion take 192 bytes, under a quarter of a 256-d float32 vector (1,024 bytes). There is no forward
-  store: a hit's explanation and `matrix()` are read back from the postings.
+  columns    for the terms held by at least half of the documents (column_terms, sorted), the level of
+             every document in document order (uint8, 0 where absent): random access for early
+             termination, at one byte per document where the term's postings already take >= 1.5.
+  => 3 bytes per stored weight, plus 8 bytes per (term, block) offset and 4 per term scale, plus the
+  columns: 64 terms a motion take 192 bytes, under a quarter of a 256-d float32 vector (1,024 bytes).
+  There is no forward store: a hit's explanation and `matrix()` are read back from the postings.
 
 Rounding a weight to 1/255 of its term's largest weight changes scores by well under a percent; the
 retrieval benchmark measures R@10 through the index (bench/bench_retrieval.py, storage vs R@10).
 
-Queries of a few positive terms (keywords) stop early (engine/index/threshold.py): postings are read
-heaviest first, in at most two passes of prefixes, until score bounds settle the top k (or, when they
-would not, every posting is scored); the answer is the exhaustive one, ties broken by the smaller
+Queries of a few positive terms (keywords) stop early (engine/index/threshold.py, Fagin's threshold
+algorithm): postings are read heaviest first in rounds of deeper prefixes, every document seen is scored
+exactly, and reading stops once no unread document can reach the k-th score (or, when that would take
+too long, every posting is scored); the answer is the exhaustive one, ties broken by the smaller
 document number. Queries with negative terms (`-left`)
 score every posting of their terms: np.add.at(scores, docs, q_w * d_w) per term into a reusable float32
 buffer, then the top k among the touched documents (found by scanning the N scores when the postings
@@ -34,31 +38,48 @@ import scipy.sparse as sp
 
 from engine.index.hit import Hit
 from engine.index.sparse import query_terms, top_k_sparsify
-from engine.index.threshold import BLOCK_BITS, distinct, ordered_top_k, top_k
+from engine.index.threshold import BLOCK_BITS, COLUMN_SHARE, distinct, ordered_top_k, top_k
 from engine.index.store import load_arrays, save_arrays
 from engine.errors import InputError
 
 MAX_VOCAB = 1 << 16    # postings are addressed per term; term ids stay below 2^16 as in BERT's 30,522
 LEVELS = 255           # uint8 weight levels per term
-KIND = "motionlex.sparse_index"
+KIND = "motionlex.sparse_index/2"   # /2: level columns; an index saved before them is rebuilt
 DENSE_REGIME_FRACTION = 4  # postings >= N / 4: find touched documents by scanning all N scores
 # Queries of up to this many terms stop early (keyword queries); longer ones (a text query's 64 terms)
 # score every posting: their bounds settle late, and re-reading growing prefixes cost more than one pass
 # (bench/bench_retrieval.py measures both).
 EARLY_STOP_MAX_TERMS = 8
-ARRAYS = {"seg_indptr": np.int64, "inv_docs": np.uint16, "inv_weights": np.uint8, "term_scale": np.float32}
+ARRAYS = {"seg_indptr": np.int64, "inv_docs": np.uint16, "inv_weights": np.uint8, "term_scale": np.float32,
+          "column_terms": np.uint16, "columns": np.uint8}
 
 
 def blocks_for(n_docs: int) -> int:
     return max(1, -(-n_docs >> BLOCK_BITS))
 
 
+def _level_columns(terms, docs, levels, n_docs: int, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(column_terms uint16, columns (len, N) uint8): document-ordered levels of the terms held by at
+    least COLUMN_SHARE of the documents."""
+    counts = np.bincount(terms, minlength=vocab_size)
+    column_terms = np.flatnonzero(counts >= max(1.0, COLUMN_SHARE * n_docs)).astype(np.uint16)
+    columns = np.zeros((len(column_terms), n_docs), dtype=np.uint8)
+    row = np.full(vocab_size, -1, dtype=np.int32)
+    row[column_terms] = np.arange(len(column_terms))
+    held = row[terms]
+    in_column = held >= 0
+    columns[held[in_column], docs[in_column]] = levels[in_column]
+    return column_terms, columns
+
+
 class SparseIndex:
     def __init__(self, ids: np.ndarray, vocab_size: int, top_k: int | None,
-                 seg_indptr, inv_docs, inv_weights, term_scale):
+                 seg_indptr, inv_docs, inv_weights, term_scale, column_terms, columns):
         self.ids, self.vocab_size, self.top_k = ids, int(vocab_size), top_k
         self.n_blocks = blocks_for(len(ids))
         self.seg_indptr, self.inv_docs, self.inv_weights, self.term_scale = seg_indptr, inv_docs, inv_weights, term_scale
+        self.column_terms, self.columns = column_terms, columns
+        self._column_of = dict(zip(column_terms.tolist(), range(len(column_terms))))
         self._local = threading.local()  # per-thread score buffer: searches may run concurrently
 
     # ------------------------------------------------------------------ building
@@ -91,7 +112,9 @@ class SparseIndex:
         seg_indptr = np.zeros(vocab_size * n_blocks + 1, dtype=np.int64)
         np.cumsum(np.bincount(segment, minlength=vocab_size * n_blocks), out=seg_indptr[1:])
         inv_docs = (docs[order] & ((1 << BLOCK_BITS) - 1)).astype(np.uint16)
-        return cls(np.asarray(list(ids), dtype=str), vocab_size, top_k, seg_indptr, inv_docs, levels[order], term_scale)
+        column_terms, columns = _level_columns(terms, docs, levels, n, vocab_size)
+        return cls(np.asarray(list(ids), dtype=str), vocab_size, top_k, seg_indptr, inv_docs, levels[order], term_scale,
+                   column_terms, columns)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -102,7 +125,7 @@ class SparseIndex:
 
     def memory_bytes(self) -> int:
         """Bytes held by the index arrays (postings, offsets, term scales and ids)."""
-        return int(sum(a.nbytes for a in (self.ids, self.seg_indptr, self.inv_docs, self.inv_weights, self.term_scale)))
+        return int(sum(getattr(self, name).nbytes for name in ("ids", *ARRAYS)))
 
     def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
         """(doc indices int64, weights float32) of one term, impact ordered inside each block."""
@@ -169,7 +192,7 @@ class SparseIndex:
         return docs[best], scores[best]
 
     def _early_termination(self, terms, weights, k):
-        """Exact top k reading each term's postings only as far as score bounds need (threshold.py):
+        """Exact top k reading each term's postings only as far as the threshold algorithm needs:
         (docs, scores, contributions (k, terms): query weight x document weight), or None when the bounds
         do not settle cheaply (the caller then scores every posting)."""
         lists = []
@@ -178,8 +201,8 @@ class SparseIndex:
             lists.append([(b, self.inv_docs[s:e], self.inv_weights[s:e])
                           for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:])) if e > s])
         units = [(self.term_scale[t], w) for t, w in zip(terms.tolist(), weights)]
-        buffers = (self._buffer("lower"), self._buffer("covered"), self._buffer("rank", np.int32, -1))
-        settled = top_k(lists, units, k, *buffers)
+        columns = [self.columns[self._column_of[t]] if t in self._column_of else None for t in terms.tolist()]
+        settled = top_k(lists, units, columns, k, self._buffer("marks", bool, False), self._buffer("rank", np.int32, -1))
         return None if settled is None else settled[:3]
 
     def _buffer(self, name: str = "scores", dtype=np.float32, fill=0, size: int | None = None) -> np.ndarray:
@@ -198,8 +221,12 @@ class SparseIndex:
             for (docs, dw), w in zip(postings, weights):
                 np.add.at(scores, docs, dw * w)
             if sum(len(d) for d, _ in postings) >= len(self) // DENSE_REGIME_FRACTION:
-                candidates = np.flatnonzero(scores)  # one O(N) pass beats deduplicating that many postings
+                # one O(N) partition beats deduplicating that many postings
                 self._apply_negatives(scores, negative_postings, negative_weight)
+                kth = np.partition(scores, len(scores) - k)[len(scores) - k] if len(scores) > k else 0
+                # a positive k-th score: the k best are among the few at or above it; otherwise every
+                # document holding a positive term is a candidate (negatives may have lowered it below 0)
+                candidates = np.flatnonzero(scores >= kth) if kth > 0 else distinct(np.concatenate([d for d, _ in postings]))
             else:
                 self._apply_negatives(scores, negative_postings, negative_weight)
                 candidates = postings[0][0] if len(postings) == 1 else np.concatenate([d for d, _ in postings])
@@ -234,16 +261,21 @@ class SparseIndex:
 
     def _hits(self, top, scores, terms, weights, postings, negatives, negative_postings, negative_weight,
               explain) -> list[Hit]:
-        """Each hit's strongest contributions, read from the postings the query already decoded."""
+        """Each hit's strongest contributions, read from the term's level column where it has one, else
+        from the postings the query already decoded."""
         contrib = np.zeros((len(top), len(terms) + len(negatives)), dtype=np.float32)
         if explain > 0 and len(top):
-            columns = list(zip(weights.tolist(), postings))
+            weighted = list(zip(terms.tolist(), weights.tolist(), postings))
             if negative_weight is not None:
-                columns += [(-float(negative_weight), p) for p in negative_postings]
+                weighted += [(t, -float(negative_weight), p) for t, p in zip(negatives.tolist(), negative_postings)]
             slot = self._buffer("slots", np.int32, -1)   # hit rank of each document, -1 elsewhere
             slot[top] = np.arange(len(top))
             try:
-                for j, (w, (docs, dw)) in enumerate(columns):
+                for j, (term, w, (docs, dw)) in enumerate(weighted):
+                    if term in self._column_of:   # the same float32(level * scale) * w as the postings give
+                        levels = self.columns[self._column_of[term]][top]
+                        contrib[:, j] = np.multiply(levels, self.term_scale[term], dtype=np.float32) * w
+                        continue
                     rank = slot[docs]
                     found = np.flatnonzero(rank >= 0)
                     contrib[rank[found], j] = w * dw[found]
@@ -281,6 +313,9 @@ class SparseIndex:
         consistent = (0 < v <= MAX_VOCAB and ptr.shape == (v * blocks_for(n) + 1,) and a["term_scale"].shape == (v,)
                       and len(a["inv_weights"]) == nnz and ptr[0] == 0 and ptr[-1] == nnz
                       and bool(np.all(np.diff(ptr) >= 0)) and bool(np.isfinite(a["term_scale"]).all()))
+        c = a["column_terms"]
+        consistent = consistent and a["columns"].shape == (len(c), n) and bool(np.all(np.diff(c.astype(np.int64)) > 0)) \
+            and (len(c) == 0 or int(c[-1]) < v)
         if consistent and nnz:  # offsets in the last, partial block must stay inside N
             b = blocks_for(n)
             last_block = [a["inv_docs"][start:end] for start, end in zip(ptr[b - 1::b], ptr[b::b])]
