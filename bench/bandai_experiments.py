@@ -43,12 +43,14 @@ FROM_TINY = ("lexical", LEXICAL_PHASES)
 # every row but `tiny` and `dense` was trained with it (so a re-run trains the same thing).
 PREVIOUS_PRESET = ["model.lexicon_neighbours=8", "train.lexcmlp.w_text_anchor=0", "train.lexcmlp.distill_literal=0",
                    "train.lexcmlp.anchor_literal=0"]
-CURRENT_PRESET_ROWS = ("tiny", "dense")
+CURRENT_PRESET_ROWS = ("tiny", "dense", "caption_cider")
 # name: (phases, --set overrides, (run, phases) copied from another row or None, what the row shows)
 EXPERIMENTS = {
     "dense": ("dense", [], None, "CLIP-style dense baseline, same encoders (InfoNCE on pooled vectors)"),
     "tiny": ("all", [], None, "the full model, tiny preset as shipped: the training text's own terms, LexCMLP "
              "1000 steps keeping captions' words, caption tuning"),
+    "caption_cider": ("all", ["train.caption.w_cider=1"], ("tiny", LEXICAL_PHASES + ["lexcmlp"]),
+                      "tiny with the self-critical CIDEr-D reward in caption tuning (the same phases 1-4)"),
     "lexical": ("all", [], None, "the previous tiny preset: terms + 8 neighbours each, LexCMLP 1000 steps, caption tuning"),
     "lexical_earlier": ("lexmlm,cmmm,lexmmm,lexcmlp", [], None,
                         "an earlier run of the preset's four phases (trained in pieces beside other jobs; 4x4 decoding)"),

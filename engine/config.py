@@ -121,6 +121,8 @@ class CaptionConfig(PhaseConfig):
     epochs: float = 20
     full_mask: float = 0.5       # share of steps with the whole caption masked (mask-predict's first pass)
     dec_mask_min: float = 0.5    # the other steps mask a ratio drawn from [dec_mask_min, 1]
+    w_cider: float = 0.0         # self-critical CIDEr-D reward on the first pass (0 = off; phases/caption.py)
+    cider_samples: int = 4       # sampled captions per motion for that reward
 
 
 @dataclass(frozen=True)

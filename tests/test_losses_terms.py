@@ -158,6 +158,21 @@ def test_mirror_joints_swaps_sides_and_is_its_own_inverse():
     assert torch.allclose(mirror_joints(t), torch.from_numpy(m)) and torch.equal(t, torch.from_numpy(x))
 
 
+def test_self_critical_loss_hand_values():
+    log_p = torch.tensor([[-1.0, -2.0], [-3.0, -0.5]], requires_grad=True)   # (samples, B)
+    rewards = torch.tensor([[2.0, 1.0], [0.5, 1.0]])
+    greedy = torch.tensor([1.0, 1.5])
+    loss = L.self_critical_loss(log_p, rewards, greedy)
+    # advantages (1, -0.5), (-0.5, -0.5): -mean(1*-1 + -0.5*-2 + -0.5*-3 + -0.5*-0.5) = -(1.75) / 4
+    assert loss.item() == pytest.approx(-1.75 / 4)
+    loss.backward()
+    # descending raises the log-probability of the better-than-baseline sample only
+    assert log_p.grad[0, 0] < 0 and (log_p.grad[0, 1] > 0) and (log_p.grad[1] > 0).all()
+    others = (rewards.sum(0, keepdim=True) - rewards) / 1.0                  # mean of the other samples
+    assert L.self_critical_loss(log_p, rewards, others).item() == pytest.approx(
+        -((rewards - others) * log_p).mean().item())
+
+
 def test_literal_part_keeps_only_the_captions_own_words():
     p = torch.tensor([[0.1, 0.2, 0.3, 0.4, 0.5], [1.0, 1.0, 1.0, 1.0, 1.0]])
     ids = torch.tensor([[7, 2, 4, 0], [7, 3, 3, 9]])              # vocabulary ids; 7 = [CLS], 0 = [PAD]

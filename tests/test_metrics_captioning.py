@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from engine.metrics import bleu, rouge_l, cider_d, bertscore_f1, caption_metrics, tokenize_caption
+from engine.metrics.captioning import CiderD
 
 
 def test_identical_caption_scores_one():
@@ -54,6 +55,21 @@ def test_cider_prefers_the_matching_caption():
     padded = cider_d(["a person walks forward " + "and then " * 6, "a person jumps up",
                       "a man waves the right hand"], refs)
     assert padded < good
+
+
+def test_cider_with_fixed_document_frequencies():
+    """CiderD keeps the frequencies of the corpus it was built from (training captions for a reward): an
+    item's score does not depend on which other items are scored with it; over its own corpus it is cider_d."""
+    refs = [["a man walks forward", "a person walks forward slowly"], ["a person jumps in place", "someone jumps up"],
+            ["a person waves the right hand", "a man waves"]]
+    cands = ["a person walks forward", "a person jumps up", "a man waves the right hand"]
+    tok = [[tokenize_caption(r) for r in rs] for rs in refs]
+    scorer = CiderD(tok)
+    each = scorer.scores([tokenize_caption(c) for c in cands], tok)
+    assert each.mean() == pytest.approx(cider_d(cands, refs))
+    alone = scorer.scores([tokenize_caption(cands[1])], tok[1:2])
+    assert alone[0] == pytest.approx(each[1])
+    assert cider_d(cands[1:2], refs[1:2]) != pytest.approx(each[1])   # its own one-item corpus weighs otherwise
 
 
 def _one_hot_embedder(texts):

@@ -42,6 +42,9 @@ def test_batches_are_reproducible_and_ddp_shards_tile_the_global_batch():
     shards = [make("pair", DistInfo(rank=r, world=2)).batch(5) for r in range(2)]
     assert shards[0]["clip_ids"] + shards[1]["clip_ids"] == a["clip_ids"]
     assert shards[0]["texts"] + shards[1]["texts"] == a["texts"]
+    captions = {c.id: c.captions for c in one.clips}
+    assert a["references"] == [captions[i] for i in a["clip_ids"]]       # every caption of each clip
+    assert all(t in refs for t, refs in zip(a["texts"], a["references"]))
 
 
 def test_windows_random_crop_in_training_centre_crop_at_eval():

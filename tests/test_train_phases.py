@@ -66,9 +66,10 @@ def test_lexmmm_keeps_the_lexical_space_frozen(tmp_path):
     assert any(not torch.equal(before[n], after[n]) for n in before if n.startswith("motion_encoder."))
 
 
-def test_caption_tuning_moves_only_the_motion_decoder(tmp_path):
-    """Retrieval and the lexical vectors stay exactly as LexCMLP left them."""
-    cfg = small_config(2, 4)
+@pytest.mark.parametrize("cider", [False, True])
+def test_caption_tuning_moves_only_the_motion_decoder(tmp_path, cider):
+    """Retrieval and the lexical vectors stay exactly as LexCMLP left them (with the CIDEr reward too)."""
+    cfg = small_config(2, 4, ["train.caption.w_cider=1", "train.caption.full_mask=0"] if cider else [])
     train(cfg, [DATA], "lexmlm,lexmmm", tmp_path / "a")
     train(cfg, [DATA], "lexmlm,lexmmm,caption", tmp_path / "a", resume=True)
     from safetensors.torch import load_file
@@ -76,6 +77,9 @@ def test_caption_tuning_moves_only_the_motion_decoder(tmp_path):
     after = load_file(str(tmp_path / "a" / read_manifest(tmp_path / "a")["weights"]))
     moved = {n for n in before if not torch.equal(before[n], after[n])}
     assert moved and all(n.startswith("motion_decoder.") for n in moved), sorted(moved)
+    logged = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    caption = [r for r in logged if r.get("phase") == "caption"]
+    assert caption and all(("cider_sampled" in r and 0 <= r["cider_greedy"] <= 10) == cider for r in caption)
 
 
 def test_refuses_to_overwrite_a_run_and_bad_phase_names(tmp_path):

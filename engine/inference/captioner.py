@@ -13,8 +13,11 @@ them, minimum Bayes risk): the candidates of different lengths say the motion in
 one the others agree with is the safest phrasing. The defaults were chosen on Bandai's validation split
 (the tiny preset's model after caption tuning): CIDEr 1.53 with 4 iterations and 4 kept lengths, 1.62 with 8
 and 6, 1.60 with 8 and all 11; with the consensus term 1.64 (8 and 6), 1.72 (8 and 8), 1.73 (8 and 9), 1.76
-(8 and 11), 1.68 (4 and 11). Every kept length costs a row in each pass and a text to encode: 8 kept lengths
-caption a motion in 145 ms on one CPU thread, 11 in 181 ms (the target is 150), so 8 is the default.
+(8 and 11), 1.68 (4 and 11). Every kept length costs a row in each pass and a text to encode: with that
+model 8 kept lengths captioned a motion in 145 ms on one CPU thread, 11 in 181 ms (the target is 150), so
+8 were kept. The current tiny preset's smaller lexicon made decoding cheaper; on its Bandai model
+(validation / test CIDEr): 8 kept lengths 1.639 / 1.709, 9 1.668 / -, 10 1.689 / 1.764, 11 1.687 / 1.743,
+11 with 6 iterations 1.688 / 1.717, 7 iterations 1.664 / -. 10 are kept: ~135 ms a caption (bench_serving).
 
 The vocabulary projection dominates the cost (30,522 rows per position), so only the first pass runs it
 in full. That pass also prunes: each motion keeps its `keep_lengths` best lengths, and the later passes
@@ -44,7 +47,7 @@ class Caption:
 
 @torch.no_grad()
 def mask_predict(model, p: torch.Tensor, lengths=LENGTHS, iterations: int = 8, decoder: str = "motion",
-                 keep_lengths: int = 8, shortlist: int = 8, select: str = "lexical",
+                 keep_lengths: int = 10, shortlist: int = 8, select: str = "lexical",
                  consensus: float = 0.05) -> list[Caption]:
     """Captions for lexical vectors p (B, len(lexicon)), one per row.
 
@@ -68,7 +71,7 @@ def mask_predict(model, p: torch.Tensor, lengths=LENGTHS, iterations: int = 8, d
         return logits.log_softmax(-1)
 
     # Pass 1: every length, the model's whole lexicon, at the word positions only: (words, lexicon).
-    log_probs = predict(ids, e_cbow, attention, model.lexicon.head_ids(), _special_positions(model), words)
+    log_probs = predict(ids, e_cbow, attention, model.lexicon.head_ids(), special_positions(model), words)
     best_of_word, arg_of_word = log_probs.max(-1)
     confidence = torch.zeros(words.shape, device=p.device).masked_scatter(words, best_of_word)
     current = ids.masked_scatter(words, model.lexicon.term_ids[arg_of_word])
@@ -89,8 +92,7 @@ def mask_predict(model, p: torch.Tensor, lengths=LENGTHS, iterations: int = 8, d
         current = torch.where(remask, vocab_ids[arg], current)
         confidence = torch.where(remask, best, confidence)
     score = _mean_over(confidence, words).view(B, kept.shape[1])
-    texts = [_tidy(tok.decode(_dedupe(current[r][words[r]].tolist()), skip_special_tokens=True))
-             for r in range(current.shape[0])]
+    texts = [caption_text(tok, current[r][words[r]].tolist()) for r in range(current.shape[0])]
     choice = (_lexical_choice(model, texts, p, consensus) if select == "lexical" else score).argmax(1)
     out = []
     for b in range(B):
@@ -142,7 +144,12 @@ def _mean_over(values: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
     return (values * where).sum(1) / where.sum(1).clamp_min(1)
 
 
-def _special_positions(model) -> torch.Tensor:
+def caption_text(tok, ids: list[int]) -> str:
+    """Decoded word ids as a caption: repeats dropped, capitalised, a full stop."""
+    return _tidy(tok.decode(_dedupe(ids), skip_special_tokens=True))
+
+
+def special_positions(model) -> torch.Tensor:
     """Lexicon positions of the special tokens (computed once per model)."""
     cached = getattr(model, "_caption_special_positions", None)
     if cached is None:

@@ -96,20 +96,31 @@ def cider_d(candidates: list[str], references: list[list[str]], n: int = 4, sigm
     reference set); idf = log(n_items) - log(max(1, df)). Clipping: min(candidate weight, reference weight).
     """
     cands, refs = _check(candidates, references)
-    df = Counter()
-    for rs in refs:
-        df.update({g for r in rs for k in range(1, n + 1) for g in _ngrams(r, k)})
-    log_items = math.log(float(len(refs)))
+    return float(np.mean(CiderD(refs, n, sigma).scores(cands, refs)))
 
-    def tfidf(tokens):
-        return _tfidf([_ngrams(tokens, k) for k in range(1, n + 1)], lambda g: log_items - math.log(max(1.0, df[g])),
-                      len(tokens))
 
-    scores = []
-    for cand, rs in zip(cands, refs):
-        c = tfidf(cand)
-        scores.append(10.0 * sum(_cider_terms(c, tfidf(r), sigma) for r in rs).mean() / len(rs))
-    return float(np.mean(scores))
+class CiderD:
+    """CIDEr-D with the document frequencies of a fixed reference corpus (lists of tokenised references,
+    one list per item): the evaluation's own corpus in `cider_d`, the training captions as a reward."""
+
+    def __init__(self, corpus: list[list[list[str]]], n: int = 4, sigma: float = 6.0):
+        self.n, self.sigma = n, sigma
+        self.df = Counter()
+        for rs in corpus:
+            self.df.update({g for r in rs for k in range(1, n + 1) for g in _ngrams(r, k)})
+        self.log_items = math.log(float(max(1, len(corpus))))
+
+    def _vector(self, tokens: list[str]):
+        return _tfidf([_ngrams(tokens, k) for k in range(1, self.n + 1)],
+                      lambda g: self.log_items - math.log(max(1.0, self.df[g])), len(tokens))
+
+    def scores(self, candidates: list[list[str]], references: list[list[list[str]]]) -> np.ndarray:
+        """Per item (tokenised candidate, its tokenised references): CIDEr-D."""
+        out = np.zeros(len(candidates))
+        for i, (cand, rs) in enumerate(zip(candidates, references)):
+            c = self._vector(cand)
+            out[i] = 10.0 * sum(_cider_terms(c, self._vector(r), self.sigma) for r in rs).mean() / len(rs)
+        return out
 
 
 def _tfidf(grams_by_order: list[Counter], idf, length: int):

@@ -161,6 +161,7 @@ class Batcher:
         batch["joints"], batch["frame_mask"] = stack_motions(windows)
         batch["clip_ids"] = [self.clips[i].id for i, _, _ in draws]
         if self.kind == "pair":
+            batch["references"] = [self.clips[i].captions for i, _, _ in draws]   # every caption, for rewards
             captions = [self.clips[i].captions[r % len(self.clips[i].captions)] if train
                         else self.clips[i].captions[0] for i, r, _ in draws]
             self.add_text(batch, captions)

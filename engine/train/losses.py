@@ -127,6 +127,15 @@ def mirror_consistency(p: torch.Tensor, p_mirrored: torch.Tensor, pairs: torch.T
     return (preference(p) + preference(p_mirrored)).square().mean()
 
 
+def self_critical_loss(sample_log_probs: torch.Tensor, rewards: torch.Tensor, baseline: torch.Tensor) -> torch.Tensor:
+    """Self-critical sequence training (Rennie et al. 2017, Eq. 9): the policy gradient of the expected
+    reward, -(r(w^s) - r(w_hat)) * grad log p(w^s), with the greedy caption's reward r(w_hat) as the
+    baseline, so only samples better than what decoding already says are made more likely; or with the
+    mean reward of the other samples of the same input (Luo 2020), which centres the advantages.
+    sample_log_probs, rewards: (samples, B); baseline: (B,) or (samples, B)."""
+    return -((rewards - baseline).detach() * sample_log_probs).mean()
+
+
 def _weigh(parts: dict, lambdas) -> tuple[torch.Tensor, dict]:
     total = sum(lam * term for lam, term in zip(lambdas, parts.values()))
     return total, {k: v.detach() for k, v in parts.items()}

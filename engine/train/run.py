@@ -90,6 +90,7 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
         batcher = Batcher(phase.batch_kind, dataset, train_clips, _data_cfg(config), phase_cfg.batch_size,
                           config.train.seed, name, model.tokenize, info)
         total = phase_cfg.total_steps(batcher.num_items)
+        phase.training_clips(batcher.clips)
         run = PhaseRun(cfg=config, batcher=batcher, total_steps=total, out_dir=phase_dir,
                        metrics_path=metrics_path, device=device, dist=info, phases_done=list(done),
                        data_fingerprint=fingerprint, deadline=deadline, resume_state=state, progress=progress)

@@ -28,6 +28,10 @@ class Phase:
         """Called with the weights the phase starts from, fresh or resumed (before its own checkpoint
         is loaded), for phases that keep a frozen copy of them."""
 
+    def training_clips(self, clips) -> None:
+        """Called with the phase's training clips before it runs, fresh or resumed (for statistics of the
+        whole training set, such as the caption phase's CIDEr document frequencies)."""
+
     def loss(self, model, batch: dict, step: int, total_steps: int):
         raise NotImplementedError
 

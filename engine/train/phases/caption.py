@@ -7,14 +7,23 @@ vectors poorly (on Bandai, CIDEr peaked after 500 LexCMLP steps and fell after).
 decoder alone, everything else frozen, so retrieval and the lexical vectors stay exactly as LexCMLP left
 them: L = MLM(motion decoder on p_m), with the caption masked 100% in `full_mask` of the steps (the first
 mask-predict pass) and a ratio drawn from [dec_mask_min, 1] otherwise (the re-masking passes).
+
+Option `w_cider` adds self-critical sequence training (Rennie et al. 2017) of the first pass, the one that
+sees the caption 100% masked: `cider_samples` captions per motion are drawn from its per-position
+distributions (at the length of the batch's caption), each is rewarded by its CIDEr-D against all the
+clip's captions (document frequencies of the training captions), and the greedy caption's reward is the
+baseline (losses.self_critical_loss). MLM alone teaches every plausible phrasing; the reward teaches the
+one the references agree on, and punishes the incoherent mixes parallel decoding produces.
 Trains: the motion bottleneck decoder.
 """
 from __future__ import annotations
 
 import torch
 
+from ...inference.captioner import caption_text, special_positions
+from ...metrics.captioning import CiderD, tokenize_caption
 from ...models.lexical import keep_top_k
-from ..losses import mlm_loss
+from ..losses import mlm_loss, self_critical_loss
 from .base import Phase, mask_text, motion_of, names_under, text_of
 
 
@@ -22,8 +31,14 @@ class CaptionTuning(Phase):
     name = "caption"
     batch_kind = "pair"
 
+    cider: CiderD | None = None
+
     def trainable(self, model) -> set[str]:
         return names_under(model, "motion_decoder.")
+
+    def training_clips(self, clips) -> None:
+        if self.pcfg.w_cider > 0:
+            self.cider = CiderD([[tokenize_caption(t) for t in c.captions] for c in clips])
 
     def loss(self, model, batch, step, total_steps):
         c = self.pcfg
@@ -33,7 +48,40 @@ class CaptionTuning(Phase):
         ratio = 1.0 if draw[0] < c.full_mask else c.dec_mask_min + (1.0 - c.dec_mask_min) * draw[1]
         dec_in, dec_labels = mask_text(model, ids, mask, ratio)
         loss = mlm_loss(model.decode_text(p_m, dec_in, mask, "motion"), dec_labels)
-        return loss, {"mlm_dec": loss.detach(), "dec_mask": ratio}
+        terms = {"mlm_dec": loss.detach(), "dec_mask": ratio}
+        if c.w_cider > 0:
+            scst, reward, greedy = self._self_critical(model, p_m, ids, mask, batch["references"])
+            loss = loss + c.w_cider * scst
+            terms.update(scst=scst.detach(), cider_sampled=reward, cider_greedy=greedy)
+        return loss, terms
+
+    def _self_critical(self, model, p_m, ids, mask, references):
+        """(loss, mean sampled reward, mean greedy reward) of the first pass at the caption's length."""
+        if self.cider is None:
+            raise RuntimeError("the caption phase's CIDEr reward needs training_clips() first")
+        tok = model.tokenizer
+        full, _ = mask_text(model, ids, mask, 1.0)
+        words = full == tok.mask_token_id
+        logits = model.decode_text(p_m, full, mask, "motion").float()
+        logits[..., special_positions(model)] = float("-inf")     # as captioning: never emit [SEP] etc.
+        log_probs = logits.log_softmax(-1)
+        greedy = log_probs.argmax(-1)
+        samples = torch.distributions.Categorical(logits=log_probs.detach()).sample((self.pcfg.cider_samples,))
+        refs = [[tokenize_caption(r) for r in rs] for rs in references]
+
+        def rewards(choice):   # (B, T) lexicon positions -> (B,) CIDEr-D of the captions they spell
+            texts = [caption_text(tok, model.lexicon.term_ids[choice[b][words[b]]].tolist()) for b in range(len(refs))]
+            return torch.tensor(self.cider.scores([tokenize_caption(t) for t in texts], refs), dtype=torch.float32)
+
+        greedy_reward = rewards(greedy)
+        sampled = torch.stack([rewards(s) for s in samples]).to(p_m.device)
+        k = len(samples)
+        # each sample's baseline: the mean reward of the motion's other samples (Luo 2020)
+        baseline = (sampled.sum(0, keepdim=True) - sampled) / (k - 1)
+        chosen = log_probs.expand(k, *log_probs.shape).gather(-1, samples.unsqueeze(-1)).squeeze(-1)
+        per_caption = (chosen * words).sum(-1) / words.sum(-1).clamp_min(1)         # mean log-prob per word
+        loss = self_critical_loss(per_caption, sampled, baseline)
+        return loss, float(sampled.mean()), float(greedy_reward.mean())
 
 
 @torch.no_grad()
