@@ -217,10 +217,11 @@ class SparseIndex:
 
     def _accumulate_and_select(self, postings, weights, negative_postings, negative_weight, k):
         scores = self._buffer()  # all zeros between calls
+        dense = sum(len(d) for d, _ in postings) >= len(self) // DENSE_REGIME_FRACTION
         try:
             for (docs, dw), w in zip(postings, weights):
                 np.add.at(scores, docs, dw * w)
-            if sum(len(d) for d, _ in postings) >= len(self) // DENSE_REGIME_FRACTION:
+            if dense:
                 # one O(N) partition beats deduplicating that many postings
                 self._apply_negatives(scores, negative_postings, negative_weight)
                 kth = np.partition(scores, len(scores) - k)[len(scores) - k] if len(scores) > k else 0
@@ -238,11 +239,14 @@ class SparseIndex:
                     candidates = candidates[touched >= np.partition(touched, len(touched) - m)[len(touched) - m]]
                 candidates = distinct(candidates)
             return self._order(candidates, scores, k)
-        finally:  # restore the all-zero buffer touching only what this query wrote
-            for docs, _ in postings:
-                scores[docs] = 0.0
-            for docs, _ in negative_postings:
-                scores[docs] = 0.0
+        finally:  # restore the all-zero buffer: one fill when the query wrote a large part of it
+            if dense:
+                scores.fill(0.0)
+            else:
+                for docs, _ in postings:
+                    scores[docs] = 0.0
+                for docs, _ in negative_postings:
+                    scores[docs] = 0.0
 
     @staticmethod
     def _apply_negatives(scores, negative_postings, negative_weight) -> None:
