@@ -21,8 +21,8 @@ exactly, and reading stops once no unread document can reach the k-th score (or,
 too long, every posting is scored); the answer is the exhaustive one, ties broken by the smaller
 document number. Queries with negative terms (`-left`)
 score every posting of their terms: np.add.at(scores, docs, q_w * d_w) per term into a reusable float32
-buffer, then the top k among the touched documents (found by scanning the N scores when the postings
-outnumber N/4); the negative terms exclude every document holding them, or, with `negative_weight=w`,
+buffer, then the top k among the touched documents (by one partition of the N scores when the
+postings outnumber N/4); the negative terms exclude every document holding them, or, with `negative_weight=w`,
 subtract w * d_w from the document's score.
 
 The same class indexes captions for motion-to-text search: build it over caption vectors with
@@ -45,10 +45,10 @@ from engine.errors import InputError
 MAX_VOCAB = 1 << 16    # postings are addressed per term; term ids stay below 2^16 as in BERT's 30,522
 LEVELS = 255           # uint8 weight levels per term
 KIND = "motionlex.sparse_index/2"   # /2: level columns; an index saved before them is rebuilt
-DENSE_REGIME_FRACTION = 4  # postings >= N / 4: find touched documents by scanning all N scores
+DENSE_REGIME_FRACTION = 4  # postings >= N / 4: select the top k by one partition of all N scores
 # Queries of up to this many terms stop early (keyword queries); longer ones (a text query's 64 terms)
-# score every posting: their bounds settle late, and re-reading growing prefixes cost more than one pass
-# (bench/bench_retrieval.py measures both).
+# score every posting: each round of the threshold algorithm would score thousands of documents on every
+# term (25 ms vs 5.6 ms at 100k in a trial; bench/bench_retrieval.py measures both paths).
 EARLY_STOP_MAX_TERMS = 8
 ARRAYS = {"seg_indptr": np.int64, "inv_docs": np.uint16, "inv_weights": np.uint8, "term_scale": np.float32,
           "column_terms": np.uint16, "columns": np.uint8}
@@ -124,7 +124,7 @@ class SparseIndex:
         return len(self.inv_docs)
 
     def memory_bytes(self) -> int:
-        """Bytes held by the index arrays (postings, offsets, term scales and ids)."""
+        """Bytes held by the index arrays (postings, offsets, term scales, level columns and ids)."""
         return int(sum(getattr(self, name).nbytes for name in ("ids", *ARRAYS)))
 
     def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
