@@ -90,3 +90,11 @@ def test_refuses_to_overwrite_a_run_and_bad_phase_names(tmp_path):
     with pytest.raises(SpecError, match="unknown phase"):
         parse_phases("lexmlm,pretrain")
     assert parse_phases("all") == ["lexmlm", "cmmm", "lexmmm", "lexcmlp", "caption"]
+
+
+def test_caption_reward_needs_two_samples():
+    from engine.config import apply_overrides, preset
+    from engine.train.phases import make_phase
+    cfg = apply_overrides(preset("tiny"), ["train.caption.w_cider=1", "train.caption.cider_samples=1"])
+    with pytest.raises(ValueError, match="cider_samples"):
+        make_phase("caption", cfg.train).training_clips([])

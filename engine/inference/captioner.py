@@ -17,7 +17,7 @@ and 6, 1.60 with 8 and all 11; with the consensus term 1.64 (8 and 6), 1.72 (8 a
 model 8 kept lengths captioned a motion in 145 ms on one CPU thread, 11 in 181 ms (the target is 150), so
 8 were kept. The current tiny preset's smaller lexicon made decoding cheaper; on its Bandai model
 (validation / test CIDEr): 8 kept lengths 1.639 / 1.709, 9 1.668 / -, 10 1.689 / 1.764, 11 1.687 / 1.743,
-11 with 6 iterations 1.688 / 1.717, 7 iterations 1.664 / -. 10 are kept: ~135 ms a caption (bench_serving).
+11 with 6 iterations 1.688 / 1.717, 7 iterations 1.664 / -. 10 are kept: 128 ms a caption p50, 135 ms p95 (bench_serving).
 
 The vocabulary projection dominates the cost (30,522 rows per position), so only the first pass runs it
 in full. That pass also prunes: each motion keeps its `keep_lengths` best lengths, and the later passes

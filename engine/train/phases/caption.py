@@ -11,9 +11,11 @@ mask-predict pass) and a ratio drawn from [dec_mask_min, 1] otherwise (the re-ma
 Option `w_cider` adds self-critical sequence training (Rennie et al. 2017) of the first pass, the one that
 sees the caption 100% masked: `cider_samples` captions per motion are drawn from its per-position
 distributions (at the length of the batch's caption), each is rewarded by its CIDEr-D against all the
-clip's captions (document frequencies of the training captions), and the greedy caption's reward is the
-baseline (losses.self_critical_loss). MLM alone teaches every plausible phrasing; the reward teaches the
-one the references agree on, and punishes the incoherent mixes parallel decoding produces.
+clip's captions (document frequencies of the training captions), against the mean reward of the motion's
+other samples (Luo 2020; losses.self_critical_loss). Rennie's baseline, the greedy caption's reward, is
+logged only: sampled captions score far below it, so every advantage was negative and CIDEr fell. MLM
+alone teaches every plausible phrasing; the reward teaches the one the references agree on, and punishes
+the incoherent mixes parallel decoding produces. Measured on Bandai (bench/RESULTS.md): not adopted.
 Trains: the motion bottleneck decoder.
 """
 from __future__ import annotations
@@ -38,6 +40,8 @@ class CaptionTuning(Phase):
 
     def training_clips(self, clips) -> None:
         if self.pcfg.w_cider > 0:
+            if self.pcfg.cider_samples < 2:
+                raise ValueError("train.caption.cider_samples must be at least 2 (each sample's baseline is the others')")
             self.cider = CiderD([[tokenize_caption(t) for t in c.captions] for c in clips])
 
     def loss(self, model, batch, step, total_steps):
