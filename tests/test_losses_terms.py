@@ -168,9 +168,10 @@ def test_self_critical_loss_hand_values():
     loss.backward()
     # descending raises the log-probability of the better-than-baseline sample only
     assert log_p.grad[0, 0] < 0 and (log_p.grad[0, 1] > 0) and (log_p.grad[1] > 0).all()
-    others = (rewards.sum(0, keepdim=True) - rewards) / 1.0                  # mean of the other samples
-    assert L.self_critical_loss(log_p, rewards, others).item() == pytest.approx(
-        -((rewards - others) * log_p).mean().item())
+    # the caption phase's baseline: each sample against the mean of the motion's other samples (here the
+    # one other): advantages (1.5, 0), (-1.5, 0) -> -mean(1.5*-1 + 0 + -1.5*-3 + 0) = -3 / 4
+    others = rewards.flip(0)
+    assert L.self_critical_loss(log_p.detach(), rewards, others).item() == pytest.approx(-0.75)
 
 
 def test_literal_part_keeps_only_the_captions_own_words():
