@@ -123,6 +123,8 @@ class CaptionConfig(PhaseConfig):
     dec_mask_min: float = 0.5    # the other steps mask a ratio drawn from [dec_mask_min, 1]
     w_cider: float = 0.0         # self-critical CIDEr-D reward on the first pass (0 = off; phases/caption.py)
     cider_samples: int = 4       # sampled captions per motion for that reward
+    head_rank: int = 64          # rank of the caption head fitted after the last step (0 = none; models/caption_head.py)
+    head_ridge: float = 0.3      # its ridge penalty lambda
 
 
 @dataclass(frozen=True)

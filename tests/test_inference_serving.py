@@ -12,8 +12,8 @@ from engine.facade import Engine
 import scipy.sparse as sp
 
 from engine.inference.encode import as_scored, encode_motions, encode_texts, windows
-from engine.inference.captioner import _dedupe, lexical_agreement, mask_predict
-from engine.metrics.captioning import cider_d, consensus_cider
+from engine.inference.captioner import NeighbourCaptions, _dedupe, _lexical_choice, lexical_agreement, mask_predict
+from engine.metrics.captioning import CiderD, cider_d, consensus_cider, tokenize_caption
 from tests.test_train_helpers import DATA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,10 +88,11 @@ def test_repeated_words_and_phrases_are_dropped():
 
 def test_mask_predict_picks_the_candidate_that_agrees_with_the_motion(engine):
     """select="lexical": of the captions decoded at each kept length, the one whose lexical vector is
-    closest to the motion's plus `consensus` x its CIDEr-D against the other candidates; select="log_prob":
-    the decoder's most probable one."""
+    closest to the decoded vector (the caption head's prediction from the motion's) plus `consensus` x its
+    CIDEr-D against the other candidates; select="log_prob": the decoder's most probable one."""
     model = engine.service().model
     p = torch.rand(2, len(model.lexicon))
+    decoded = model.caption_head(p)
     lengths, everything = (4, 6, 8), len(model.lexicon)   # no short-list: every length decodes alike alone or together
     per_length = [mask_predict(model, p, lengths=(n,), keep_lengths=1, shortlist=everything) for n in lengths]
     by_prob = mask_predict(model, p, lengths=lengths, keep_lengths=3, shortlist=everything, select="log_prob")
@@ -99,7 +100,7 @@ def test_mask_predict_picks_the_candidate_that_agrees_with_the_motion(engine):
         chosen = mask_predict(model, p, lengths=lengths, keep_lengths=3, shortlist=everything, consensus=consensus)
         for b in range(2):
             texts = [per_length[j][b].text for j in range(3)]
-            score = lexical_agreement(model, texts, p[b:b + 1])[:, 0].numpy() + consensus * consensus_cider(texts)
+            score = lexical_agreement(model, texts, decoded[b:b + 1])[:, 0].numpy() + consensus * consensus_cider(texts)
             assert chosen[b].text == texts[int(score.argmax())]
     for b in range(2):
         assert by_prob[b].log_prob == pytest.approx(max(per_length[j][b].log_prob for j in range(3)), abs=1e-5)
@@ -140,11 +141,43 @@ def test_caption_explain_compare(engine):
     motion = engine.clip(DATA, engine.dataset().clips[1].id)
     cap = engine.caption(motion, DATA)
     assert isinstance(cap["caption"], str) and cap["baseline"]["caption"]
+    assert cap["guide_captions"] >= 20          # every caption of the 20 nearest library motions guided the choice
     exp = engine.explain(motion, components=2)
     c, t, j = exp["pca"]["intensities"].shape
     assert c == 2 and j == 22 and t == -(-motion.frames // exp["frames_per_patch"])
     cmp = engine.compare(motion, "a person walks")
     assert 0.0 <= cmp["score"] and "motion_only" in cmp
+
+
+def test_neighbours_captions_steer_the_choice_between_candidates(engine):
+    """Selection = agreement with the decoded vector + consensus + weight x CIDEr-D against the neighbours'."""
+    model = engine.service().model
+    motion = engine.clip(DATA, engine.dataset().clips[1].id)
+    p = model.lexicon.from_full(torch.from_numpy(engine.service().motion_vector(motion.joints)[None]))
+    texts = ["A person walks forward.", "Someone waves the left hand.", "A person jumps in place."]
+    library = [[tokenize_caption(t)] for t in ("a man waves his left hand", "a person walks", "someone jumps")]
+    guides = NeighbourCaptions([["a man waves his left hand", "someone waves a hand"]], CiderD(library))
+    plain = _lexical_choice(model, texts, p, 0.05, None, 0.0)[0]
+    guided = _lexical_choice(model, texts, p, 0.05, guides, 100.0)[0]
+    assert int(guided.argmax()) == 1
+    cider = guides.cider.scores_against(texts, guides.captions[0])
+    np.testing.assert_allclose(guided - plain, 100.0 * cider, rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="neighbour caption lists"):
+        mask_predict(model, p, neighbours=NeighbourCaptions([[], []], guides.cider))
+
+
+def test_caption_head_is_fitted_by_caption_tuning_and_predicts_captions_better_than_the_motion(engine):
+    """In the training clips, the head's vector is closer to the captions' mean vector than p_m is."""
+    model = engine.service().model
+    assert model.caption_head.fitted
+    clips = engine.dataset().split("train")[:40]
+    p = encode_motions(model, [engine.clip(DATA, c.id).joints for c in clips]).toarray()
+    p = model.lexicon.from_full(torch.from_numpy(p))
+    target = torch.stack([model.lexicon.from_full(torch.from_numpy(encode_texts(model, c.captions).toarray())).mean(0)
+                          for c in clips])
+    cosine = torch.nn.functional.cosine_similarity
+    assert cosine(model.caption_head(p), target).mean() > cosine(p, target).mean() + 0.05
+    assert mask_predict(model, p[:2], caption_head=False)[0].text and mask_predict(model, p[:2])[0].text
 
 
 def test_index_is_saved_and_reused(engine, tiny_checkpoint):
@@ -170,7 +203,9 @@ def test_cli_eval_prints_every_section(tiny_checkpoint):
         assert key in out
     assert set(out["retrieval"]["t2m"]) >= {"R@1", "R@2", "R@3", "R@5", "R@10", "MedR"}
     assert set(out["protocols"]) >= {"all", "threshold", "dissimilar", "batches_32"}
-    for row in ("model", "nearest_neighbour", "nearest_pose_neighbour"):
+    assert out["captioning"]["caption_head"] is True and out["captioning"]["neighbours"] == 20
+    for row in ("model", "model_without_neighbours", "nearest_neighbour", "nearest_pose_neighbour",
+                "neighbours_consensus"):
         assert {"BLEU@1", "BLEU@4", "ROUGE-L", "CIDEr", "BERTScore"} <= set(out["captioning"][row])
 
 

@@ -72,6 +72,16 @@ def test_cider_with_fixed_document_frequencies():
     assert cider_d(cands[1:2], refs[1:2]) != pytest.approx(each[1])   # its own one-item corpus weighs otherwise
 
 
+def test_cider_against_one_shared_reference_set_equals_scoring_each_with_it():
+    corpus = [[tokenize_caption(r)] for r in ("a man walks", "a person waves", "someone jumps up", "a man walks")]
+    scorer = CiderD(corpus)
+    refs = ["a man walks forward", "a person walks", "a man walks forward"]      # a repeat counts twice
+    cands = ["a man walks", "a person jumps", "a man walks"]
+    each = scorer.scores([tokenize_caption(c) for c in cands], [[tokenize_caption(r) for r in refs]] * 3)
+    np.testing.assert_allclose(scorer.scores_against(cands, refs), each)
+    assert each[0] > each[1] and not scorer.scores_against(cands, []).any()
+
+
 def _one_hot_embedder(texts):
     """Token embedding = one-hot of the word's hash bucket: exact-match greedy alignment."""
     out = []

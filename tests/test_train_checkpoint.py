@@ -102,3 +102,25 @@ def test_train_state_loads_with_weights_only(tmp_path, model_and_cfg):
     back = ckpt.load_train_state(tmp_path, manifest)            # torch.load(weights_only=True)
     assert back["step"] == 5 and torch.equal(back["rng"]["torch"], state["rng"]["torch"])
     ckpt.set_rng_state(back["rng"])
+
+
+def test_a_fitted_caption_head_round_trips_and_a_bad_one_is_refused(tmp_path):
+    """The head has no tensors until caption tuning fits it: checkpoints without one load unfitted."""
+    cfg = small_config()
+    model = ckpt.build_model(cfg, ["a person walks forward", "someone waves the left hand"])
+    ckpt.save_checkpoint(tmp_path / "before", model, cfg, phases_done=[], phase=None, step=0)
+    assert not ckpt.load_checkpoint(tmp_path / "before")[0].caption_head.fitted
+    n = len(model.lexicon)
+    down, up = torch.randn(n, 4), torch.randn(4, n)
+    model.caption_head.set_map(down, up)
+    ckpt.save_checkpoint(tmp_path / "after", model, cfg, phases_done=["caption"], phase=None, step=0)
+    head = ckpt.load_checkpoint(tmp_path / "after")[0].caption_head
+    assert head.fitted and torch.equal(head.down, down) and torch.equal(head.up, up)
+    manifest = ckpt.read_manifest(tmp_path / "after")
+    weights = tmp_path / "after" / manifest["weights"]
+    tensors = load_file(str(weights))
+    tensors["caption_head.up"] = tensors["caption_head.up"][:, :-1].contiguous()
+    from safetensors.torch import save_file
+    save_file(tensors, str(weights), metadata={"format": ckpt.FORMAT})
+    with pytest.raises(InputError, match=r"caption head factors must be \(L, r\) and \(r, L\)"):
+        ckpt.load_checkpoint(tmp_path / "after")

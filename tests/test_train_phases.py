@@ -77,6 +77,7 @@ def test_caption_tuning_moves_only_the_motion_decoder(tmp_path, cider):
     after = load_file(str(tmp_path / "a" / read_manifest(tmp_path / "a")["weights"]))
     moved = {n for n in before if not torch.equal(before[n], after[n])}
     assert moved and all(n.startswith("motion_decoder.") for n in moved), sorted(moved)
+    assert set(after) - set(before) == {"caption_head.down", "caption_head.up"}     # fitted after the last step
     logged = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
     caption = [r for r in logged if r.get("phase") == "caption"]
     assert caption and all(("cider_sampled" in r and 0 <= r["cider_greedy"] <= 10) == cider for r in caption)
@@ -90,6 +91,12 @@ def test_refuses_to_overwrite_a_run_and_bad_phase_names(tmp_path):
     with pytest.raises(SpecError, match="unknown phase"):
         parse_phases("lexmlm,pretrain")
     assert parse_phases("all") == ["lexmlm", "cmmm", "lexmmm", "lexcmlp", "caption"]
+
+
+def test_caption_head_rank_zero_fits_no_head(tmp_path):
+    cfg = small_config(1, 4, ["train.caption.head_rank=0"])
+    train(cfg, [DATA], "caption", tmp_path / "a")
+    assert not load_checkpoint(tmp_path / "a")[0].caption_head.fitted
 
 
 def test_caption_reward_needs_two_samples():

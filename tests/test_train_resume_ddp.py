@@ -69,6 +69,13 @@ def test_text_anchor_is_rebuilt_from_the_phase_start_on_resume(tmp_path):
     assert all(r["text_anchor"] > 0 for r in log if r["phase"] == "lexcmlp")
 
 
+def test_caption_tuning_killed_and_resumed_fits_the_same_caption_head(tmp_path):
+    # The head is fitted once, after the last step: a resumed phase must end with the same one.
+    cfg = small_config(4, 8, ["train.checkpoint_every=2"])
+    run_killed_and_resumed(cfg, "lexmmm,caption", tmp_path, "caption", 3)
+    assert "caption_head.down" in final_weights(tmp_path / "killed")
+
+
 def test_time_budget_stops_cleanly_and_resumes(tmp_path):
     cfg = small_config(3, 4)
     summary = train(cfg, [DATA], "cmmm", tmp_path, max_minutes=0.0)

@@ -1,8 +1,8 @@
 """`python -m engine eval`: one checkpoint on one split, every measure in one JSON.
 
 retrieval (TMR's four protocols, plus label relevance on label datasets such as Bandai), captioning
-(mask-predict vs two nearest-neighbour caption baselines: in the model's lexical space and, model-free,
-in pose space), lexical (term fidelity and sparsity) and
+(mask-predict vs three retrieval baselines: the nearest neighbour's caption in the model's lexical space
+and, model-free, in pose space, and the consensus of the nearest neighbours' captions), lexical (term fidelity and sparsity) and
 feature health (LER, MOM of the motion encoder's per-joint features).
 """
 from __future__ import annotations
@@ -18,7 +18,8 @@ from ..vocab import Vocabulary
 from .keywords import keyword_precision
 from .fidelity import content_fidelity, label_action, label_side, side_fidelity
 from .pose_neighbour import nearest_by_pose
-from ..inference.captioner import mask_predict
+from ..inference.captioner import NEIGHBOURS, NeighbourCaptions, mask_predict
+from ..metrics.captioning import CiderD, consensus_cider, tokenize_caption
 from ..inference.encode import encode_motions, encode_texts, pad_batch, windows
 
 
@@ -88,20 +89,32 @@ def evaluate(model, manifest: dict, dataset, split: str = "test", captioning: bo
 
 
 def caption_eval(model, dataset, clips, motions: list[np.ndarray], motion_vecs: sp.csr_matrix, embedder) -> dict:
-    """Mask-predict captions vs the nearest-neighbour baseline (the closest training motion's caption)."""
+    """Mask-predict captions against three baselines: the caption of the closest training motion (in the
+    model's space and, model-free, in pose space) and the consensus caption of the NEIGHBOURS closest
+    (Devlin et al. 2015: the one that agrees most with the others). `model` is the captioner as it serves,
+    its choice guided by those neighbours' captions; `model_without_neighbours` is the decoder alone."""
     references = [c.captions for c in clips]
     p = model.lexicon.from_full(torch.from_numpy(motion_vecs.toarray()).to(model.device))
-    ours = []
-    for a in range(0, len(clips), 32):
-        ours += [c.text for c in mask_predict(model, p[a:a + 32])]
     train = dataset.split("train")
     train_joints = [dataset.motion(c.id).joints for c in train]
-    nearest = np.asarray(_cosine(motion_vecs, encode_motions(model, train_joints)).argmax(axis=1)).ravel()
-    baseline = [train[i].captions[0] for i in nearest]
+    order = np.argsort(-_cosine(motion_vecs, encode_motions(model, train_joints)), axis=1, kind="stable")
+    guides = [[t for i in row[:NEIGHBOURS] for t in train[i].captions] for row in order]
+    statistics = CiderD([[tokenize_caption(t) for t in c.captions] for c in train if c.captions])
+    ours, alone = [], []
+    for a in range(0, len(clips), 32):
+        ours += [c.text for c in mask_predict(model, p[a:a + 32],
+                                              neighbours=NeighbourCaptions(guides[a:a + 32], statistics))]
+        alone += [c.text for c in mask_predict(model, p[a:a + 32])]
+    baseline = [train[i].captions[0] for i in order[:, 0]]
     by_pose = nearest_by_pose(motions, train_joints)
+    consensus = [g[int(np.argmax(consensus_cider(g)))] for g in guides]
     return {"model": caption_metrics(ours, references, embedder),
+            "model_without_neighbours": caption_metrics(alone, references, embedder),
             "nearest_neighbour": caption_metrics(baseline, references, embedder),
             "nearest_pose_neighbour": caption_metrics([train[i].captions[0] for i in by_pose], references, embedder),
+            "neighbours_consensus": caption_metrics(consensus, references, embedder),
+            "neighbours": NEIGHBOURS,
+            "caption_head": bool(getattr(model, "caption_head", None) is not None and model.caption_head.fitted),
             "bertscore_encoder": "all-MiniLM-L6-v2 (local), last layer",
             "examples": [{"id": c.id, "reference": c.captions[0], "caption": o, "baseline": b}
                          for c, o, b in list(zip(clips, ours, baseline))[:8]]}

@@ -10,9 +10,11 @@ import re
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..errors import InputError, MotionLexError
 from ..index import SparseIndex, parse_keyword_query
+from ..metrics.captioning import CiderD, tokenize_caption
 from ..vocab import Vocabulary
 from .encode import encode_motions, encode_texts
 
@@ -72,6 +74,12 @@ class LibrarySearch:
         return [{"caption": self.caption_text[h.index], "clip": h.id.split("#")[0], "score": round(h.score, 4),
                  "terms": self._words(h.terms)} for h in hits]
 
+    def caption_statistics(self) -> CiderD:
+        """CIDEr-D document frequencies of the library's captions (built once per library)."""
+        if getattr(self, "_cider", None) is None:
+            self._cider = CiderD([[tokenize_caption(t) for t in c.captions] for c in self.dataset.clips if c.captions])
+        return self._cider
+
     # ---------------------------------------------------------------- helpers
     def _motion_hit(self, hit) -> dict:
         clip = self.clips[hit.id]
@@ -99,11 +107,13 @@ def _stage(progress, name: str):
     return lambda done, total: progress(done, total, name)
 
 
-def nearest_caption(search: LibrarySearch, joints: np.ndarray) -> dict | None:
-    """The nearest-neighbour captioning baseline: the caption of the closest library motion."""
-    vector = encode_motions(search.model, [joints])
-    hits = search.motions.search(vector, k=1)
+def nearest_captions(search: LibrarySearch, vector: np.ndarray, k: int) -> tuple[dict | None, list[str]]:
+    """For a motion's full-vocabulary lexical vector: (the nearest-neighbour captioning baseline, i.e. the
+    caption of the closest library motion; every caption of the k closest library motions, closest first)."""
+    hits = search.motions.search(sp.csr_matrix(vector[None]), k=k)
     if not hits:
-        return None
+        return None, []
     clip = search.clips[hits[0].id]
-    return {"caption": clip.captions[0] if clip.captions else "", "clip": clip.id, "score": round(hits[0].score, 4)}
+    baseline = {"caption": clip.captions[0] if clip.captions else "", "clip": clip.id,
+                "score": round(hits[0].score, 4)}
+    return baseline, [caption for h in hits for caption in search.clips[h.id].captions]

@@ -16,9 +16,9 @@ from ..data.audit import audit
 from ..errors import InputError
 from ..explain import disagreement, pca_intensities, word_weights
 from ..vocab import Vocabulary
-from .captioner import mask_predict
+from .captioner import NEIGHBOURS, NeighbourCaptions, mask_predict
 from .encode import encode_motions, encode_texts, motion_features
-from .library_search import LibrarySearch, nearest_caption
+from .library_search import LibrarySearch, nearest_captions
 
 DEFAULT_TOP_K = 128   # terms kept per indexed vector (see bench/RESULTS.md: storage vs R@10)
 
@@ -71,10 +71,12 @@ class ModelService:
         vector = self.motion_vector(joints)
         with self.lock:
             p = self.model.lexicon.from_full(torch.from_numpy(vector[None]).to(self.model.device))
-            best = mask_predict(self.model, p)[0]
-            baseline = nearest_caption(library, joints) if library is not None else None
+            baseline, guides = nearest_captions(library, vector, NEIGHBOURS) if library is not None else (None, [])
+            neighbours = NeighbourCaptions([guides], library.caption_statistics()) if guides else None
+            best = mask_predict(self.model, p, neighbours=neighbours)[0]
         return {"caption": best.text, "log_prob": round(best.log_prob, 4), "length": best.length,
-                "terms": word_weights(vector, self.vocab, terms), "baseline": baseline}
+                "terms": word_weights(vector, self.vocab, terms), "baseline": baseline,
+                "guide_captions": len(guides)}
 
     def explain(self, joints: np.ndarray, components: int = 3, terms: int = 40) -> dict:
         vector = self.motion_vector(joints)

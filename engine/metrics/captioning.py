@@ -122,6 +122,21 @@ class CiderD:
             out[i] = 10.0 * sum(_cider_terms(c, self._vector(r), self.sigma) for r in rs).mean() / len(rs)
         return out
 
+    def scores_against(self, candidates: list[str], references: list[str]) -> np.ndarray:
+        """CIDEr-D of each caption against one shared reference set (each text tokenised and weighted once):
+        `scores` with the same references for every candidate."""
+        if not references:
+            return np.zeros(len(candidates))
+        refs = [self._vector(tokenize_caption(r)) for r in dict.fromkeys(references)]
+        count = Counter(references)
+        weights = [count[r] for r in dict.fromkeys(references)]
+        out = np.zeros(len(candidates))
+        vectors: dict[str, tuple] = {}
+        for i, text in enumerate(candidates):
+            c = vectors.setdefault(text, self._vector(tokenize_caption(text)))
+            out[i] = 10.0 * sum(w * _cider_terms(c, r, self.sigma) for w, r in zip(weights, refs)).mean() / len(references)
+        return out
+
 
 def _tfidf(grams_by_order: list[Counter], idf, length: int):
     """({n-gram: count x idf} per order, their norms, the token count)."""

@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from engine.models.bottleneck_decoder import BottleneckDecoder
+from engine.models.caption_head import CaptionHead
 from engine.models.config import ModelConfig
 from engine.models.lexical import motion_lexical as pool_motion_lexical
 from engine.models.lexical import lexical_pool
@@ -41,6 +42,7 @@ class LexicalMotionLanguageModel(nn.Module):
         self.motion_recon_head = ReconstructionHead(cfg, hidden)
         self.text_dense_head = nn.Linear(hidden, cfg.dense_dim)
         self.motion_dense_head = nn.Linear(hidden, cfg.dense_dim)
+        self.caption_head = CaptionHead(cfg.lex_top_k)   # fitted by caption tuning, empty until then
         self.lexicon = Lexicon.full(self.vocab_size)
         if lexicon_texts is not None and cfg.lexicon == "restricted":
             self.build_lexicon(lexicon_texts)

@@ -160,6 +160,11 @@ def load_weights(model, directory: str | Path, manifest: dict) -> None:
     if "lexicon.term_ids" in tensors and hasattr(model, "set_lexicon"):   # a restricted lexicon
         from ..models.lexicon import Lexicon
         model.set_lexicon(Lexicon(tensors["lexicon.term_ids"], model.vocab_size))
+    if "caption_head.down" in tensors and hasattr(model, "caption_head"):   # a fitted caption head
+        try:
+            model.caption_head.set_map(tensors["caption_head.down"], tensors.get("caption_head.up", torch.empty(0)))
+        except ValueError as err:
+            raise InputError(path, str(err)) from None
     own = model.state_dict()
     unexpected = sorted(set(tensors) - set(own))
     if unexpected:

@@ -140,6 +140,9 @@ def train_phase(model: nn.Module, phase, run: PhaseRun) -> PhaseResult:
     bar.close()
     set_trainable(model, None)   # back to "everything but the base-frozen weights" for later users
     complete = step >= run.total_steps
+    if complete:
+        model.eval()
+        phase.finish(model, run.batcher)
     _checkpoint(model, optimizer, run, phase.name, step, complete=complete, terms=terms)
     seconds = time.time() - began
     done = max(1, step - start)

@@ -35,6 +35,10 @@ class Phase:
     def loss(self, model, batch: dict, step: int, total_steps: int):
         raise NotImplementedError
 
+    def finish(self, model, batcher) -> None:
+        """Called after the phase's last step, before its final checkpoint (for parts fitted in closed form
+        over the training clips, such as the caption head)."""
+
     def flops_weight(self, target: float, step: int, total_steps: int) -> float:
         """SPLADE's quadratic ramp of the FLOPs weight over the first `flops_ramp` of the phase."""
         from ...models.lexical import FlopsWeightSchedule

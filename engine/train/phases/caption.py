@@ -16,14 +16,24 @@ other samples (Luo 2020; losses.self_critical_loss). Rennie's baseline, the gree
 logged only: sampled captions score far below it, so every advantage was negative and CIDEr fell. MLM
 alone teaches every plausible phrasing; the reward teaches the one the references agree on, and punishes
 the incoherent mixes parallel decoding produces. Measured on Bandai (bench/RESULTS.md): not adopted.
-Trains: the motion bottleneck decoder.
+After the last step the phase fits the caption head in closed form (models/caption_head.py): a rank
+`head_rank` ridge map from each training clip's motion vector to the mean vector of its captions, which
+captioning decodes from.
+Trains: the motion bottleneck decoder. Fits: the caption head.
 """
 from __future__ import annotations
 
+import sys
+
+import numpy as np
+import scipy.sparse as sp
 import torch
+from tqdm import tqdm
 
 from ...inference.captioner import caption_text, special_positions
+from ...inference.encode import encode_motions, encode_texts
 from ...metrics.captioning import CiderD, tokenize_caption
+from ...models.caption_head import fit_low_rank_ridge
 from ...models.lexical import keep_top_k
 from ..losses import mlm_loss, self_critical_loss
 from .base import Phase, mask_text, motion_of, names_under, text_of
@@ -59,6 +69,14 @@ class CaptionTuning(Phase):
             terms.update(scst=scst.detach(), cider_sampled=reward, cider_greedy=greedy)
         return loss, terms
 
+    def finish(self, model, batcher) -> None:
+        """Fit the caption head (models/caption_head.py) in closed form over the training clips."""
+        if self.pcfg.head_rank <= 0:
+            return
+        x, t = _head_data(model, batcher)
+        down, up = fit_low_rank_ridge(x, t, self.pcfg.head_rank, self.pcfg.head_ridge)
+        model.caption_head.set_map(down.to(model.device), up.to(model.device))
+
     def _self_critical(self, model, p_m, ids, mask, references):
         """(loss, mean sampled reward, mean greedy reward) of the first pass at the caption's length."""
         if self.cider is None:
@@ -86,6 +104,23 @@ class CaptionTuning(Phase):
         per_caption = (chosen * words).sum(-1) / words.sum(-1).clamp_min(1)         # mean log-prob per word
         loss = self_critical_loss(per_caption, sampled, baseline)
         return loss, float(sampled.mean()), float(greedy_reward.mean())
+
+
+@torch.no_grad()
+def _head_data(model, batcher, chunk: int = 256) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """(motion vectors, mean vectors of their captions), one row per training clip, in lexicon space: the
+    whole motions as captioning encodes them, and their captions as retrieval scores them."""
+    clips, terms = batcher.clips, model.lexicon.term_ids.cpu().numpy()
+    motions, captions = [], []
+    show = batcher.dist.is_main and sys.stderr.isatty()
+    for a in tqdm(range(0, len(clips), chunk), desc="caption head", disable=not show, dynamic_ncols=True):
+        part = range(a, min(len(clips), a + chunk))
+        motions.append(encode_motions(model, [batcher.windows.joints(i) for i in part])[:, terms])
+        texts = [text for i in part for text in clips[i].captions]
+        owner = np.repeat(np.arange(len(part)), [len(clips[i].captions) for i in part])
+        mean = sp.csr_matrix((1.0 / np.bincount(owner)[owner], (owner, np.arange(len(texts)))))
+        captions.append(mean @ encode_texts(model, texts)[:, terms])
+    return sp.vstack(motions).tocsr(), sp.vstack(captions).tocsr()
 
 
 @torch.no_grad()
