@@ -1,6 +1,7 @@
 """Kill-and-resume gives the uninterrupted run's weights; 2 DDP processes match one process."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +75,17 @@ def test_caption_tuning_killed_and_resumed_fits_the_same_caption_head(tmp_path):
     cfg = small_config(4, 8, ["train.checkpoint_every=2"])
     run_killed_and_resumed(cfg, "lexmmm,caption", tmp_path, "caption", 3)
     assert "caption_head.down" in final_weights(tmp_path / "killed")
+
+
+def test_a_phase_retrained_on_resume_logs_each_step_once(tmp_path):
+    # A phase whose checkpoint folder is gone runs again from step 0: its earlier records are dropped.
+    cfg = small_config(3, 4)
+    train(cfg, [DATA], "cmmm", tmp_path)
+    shutil.rmtree(tmp_path / "cmmm")
+    (tmp_path / "manifest.json").unlink()
+    train(cfg, [DATA], "cmmm", tmp_path, resume=True)
+    steps = [(r["phase"], r["step"]) for r in map(json.loads, (tmp_path / "metrics.jsonl").open())]
+    assert steps == [("cmmm", s) for s in range(1, 4)]
 
 
 def test_time_budget_stops_cleanly_and_resumes(tmp_path):

@@ -123,19 +123,39 @@ class CiderD:
         return out
 
     def scores_against(self, candidates: list[str], references: list[str]) -> np.ndarray:
-        """CIDEr-D of each caption against one shared reference set (each text tokenised and weighted once):
-        `scores` with the same references for every candidate."""
+        """CIDEr-D of each caption against one shared reference set: `scores` with the same references for
+        every candidate, computed for all (candidate, reference) pairs at once (it runs on every caption
+        served: ~10 candidates against ~60 neighbour captions)."""
         if not references:
             return np.zeros(len(candidates))
-        refs = [self._vector(tokenize_caption(r)) for r in dict.fromkeys(references)]
-        count = Counter(references)
-        weights = [count[r] for r in dict.fromkeys(references)]
-        out = np.zeros(len(candidates))
-        vectors: dict[str, tuple] = {}
-        for i, text in enumerate(candidates):
-            c = vectors.setdefault(text, self._vector(tokenize_caption(text)))
-            out[i] = 10.0 * sum(w * _cider_terms(c, r, self.sigma) for w, r in zip(weights, refs)).mean() / len(references)
-        return out
+        distinct = list(dict.fromkeys(candidates))
+        counts = Counter(references)
+        unique = list(counts)
+        cands = [self._vector(tokenize_caption(t)) for t in distinct]
+        refs = [self._vector(tokenize_caption(r)) for r in unique]
+        cosine_sum = np.zeros((len(cands), len(refs)))
+        for k in range(self.n):
+            grams = {g: i for i, g in enumerate({g for v in cands + refs for g in v[0][k]})}
+            if not grams:
+                continue
+            c, r = _dense_order(cands, k, grams), _dense_order(refs, k, grams)
+            clipped = (np.minimum(c[:, None, :], r[None]) * r[None]).sum(-1)      # clipped dot products
+            norms = np.array([v[1][k] for v in cands])[:, None] * np.array([v[1][k] for v in refs])[None]
+            cosine_sum += np.divide(clipped, norms, out=np.zeros_like(clipped), where=norms > 0)
+        gap = np.array([v[2] for v in cands])[:, None] - np.array([v[2] for v in refs])[None]
+        pair = 10.0 * cosine_sum / self.n * np.exp(-gap ** 2 / (2 * self.sigma ** 2))
+        per_text = pair @ np.array([counts[r] for r in unique], dtype=float) / len(references)
+        row = {t: i for i, t in enumerate(distinct)}
+        return np.array([per_text[row[t]] for t in candidates])
+
+
+def _dense_order(vectors, k: int, grams: dict) -> np.ndarray:
+    """The order-k tf-idf weights of each vector as a dense (len(vectors), len(grams)) matrix."""
+    out = np.zeros((len(vectors), len(grams)))
+    for i, v in enumerate(vectors):
+        for g, w in v[0][k].items():
+            out[i, grams[g]] = w
+    return out
 
 
 def _tfidf(grams_by_order: list[Counter], idf, length: int):

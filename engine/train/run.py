@@ -86,6 +86,8 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
                 _truncate_metrics(metrics_path, name, manifest["step"])
         else:
             phase.starting_weights(model)
+            if resume and info.is_main:   # records of an earlier attempt whose checkpoint is gone
+                _truncate_metrics(metrics_path, name, 0)
         phase_cfg = config.train.phase(name)
         batcher = Batcher(phase.batch_kind, dataset, train_clips, _data_cfg(config), phase_cfg.batch_size,
                           config.train.seed, name, model.tokenize, info)
