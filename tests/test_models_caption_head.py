@@ -26,7 +26,18 @@ def test_recovers_a_known_low_rank_map_and_leaves_unused_terms_at_zero():
     fitted = (down @ up).numpy()
     assert down.shape == (40, 3) and up.shape == (3, 40)
     assert np.abs(fitted - true).max() < 1e-3 * np.abs(true).max()
-    assert not fitted[30:].any() and not fitted[:, :5].any() and not fitted[:, 35:].any()
+    unused = np.concatenate([fitted[30:].ravel(), fitted[:, :5].ravel(), fitted[:, 35:].ravel()])
+    assert np.abs(unused).max() < 1e-9 * np.abs(true).max()         # terms no motion or caption uses
+
+
+def test_at_most_max_clips_evenly_spaced_clips_take_part():
+    x = _sparse_inputs(n=50, dims=12, used=12, per_row=3, seed=6)
+    t = sp.csr_matrix(np.random.default_rng(7).uniform(size=(50, 12)))
+    capped = fit_low_rank_ridge(x, t, 4, 0.3, max_clips=10)
+    chosen = np.linspace(0, 49, 10).round().astype(int)
+    subset = fit_low_rank_ridge(x[chosen], t[chosen], 4, 0.3)
+    assert torch.allclose(capped[0] @ capped[1], subset[0] @ subset[1], atol=1e-6)
+    assert not torch.allclose(capped[0] @ capped[1], (lambda d, u: d @ u)(*fit_low_rank_ridge(x, t, 4, 0.3)), atol=1e-3)
 
 
 def test_rank_truncation_keeps_the_best_low_rank_part():
