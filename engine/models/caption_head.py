@@ -62,7 +62,15 @@ class CaptionHead(nn.Module):
         return keep_top_k((self.inputs(p) @ self.down @ self.up).clamp_min(0), self.top_k)
 
 
-def fit_low_rank_ridge(x: sp.spmatrix, t: sp.spmatrix, rank: int, ridge: float, max_clips: int = 8192,
+MAX_CLIPS = 8192
+
+
+def evenly_spaced(n: int, limit: int = MAX_CLIPS) -> np.ndarray:
+    """Indices of at most `limit` of n items, evenly spread (all of them when n <= limit)."""
+    return np.arange(n) if n <= limit else np.linspace(0, n - 1, limit).round().astype(int)
+
+
+def fit_low_rank_ridge(x: sp.spmatrix, t: sp.spmatrix, rank: int, ridge: float, max_clips: int = MAX_CLIPS,
                        oversample: int = 16, power_iterations: int = 6,
                        seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(down (L, r), up (r, L)): the rank-r truncation of the ridge map from the rows of x (n, L), each
@@ -71,10 +79,8 @@ def fit_low_rank_ridge(x: sp.spmatrix, t: sp.spmatrix, rank: int, ridge: float, 
         raise ValueError(f"inputs and targets must have one shape, got {x.shape} and {t.shape}")
     if ridge <= 0 or rank < 1:
         raise ValueError("the caption head needs ridge > 0 and rank >= 1")
-    x, t = sp.csr_matrix(x, dtype=np.float64), sp.csr_matrix(t, dtype=np.float64)
-    if x.shape[0] > max_clips:
-        keep = np.linspace(0, x.shape[0] - 1, max_clips).round().astype(int)
-        x, t = x[keep], t[keep]
+    keep = evenly_spaced(x.shape[0], max_clips)
+    x, t = sp.csr_matrix(x, dtype=np.float64)[keep], sp.csr_matrix(t, dtype=np.float64)[keep]
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1))).ravel()
     x = sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ x)
     if not x.nnz or not t.nnz:

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from ...inference.captioner import caption_text, special_positions
 from ...inference.encode import encode_motions, encode_texts
 from ...metrics.captioning import CiderD, tokenize_caption
-from ...models.caption_head import fit_low_rank_ridge
+from ...models.caption_head import evenly_spaced, fit_low_rank_ridge
 from ...models.lexical import keep_top_k
 from ..losses import mlm_loss, self_critical_loss
 from .base import Phase, mask_text, motion_of, names_under, text_of
@@ -108,13 +108,15 @@ class CaptionTuning(Phase):
 
 @torch.no_grad()
 def _head_data(model, batcher, chunk: int = 256) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """(motion vectors, mean vectors of their captions), one row per training clip, in lexicon space: the
-    whole motions as captioning encodes them, and their captions as retrieval scores them."""
+    """(motion vectors, mean vectors of their captions), one row per training clip the fit uses (all, or
+    MAX_CLIPS evenly spaced), in lexicon space: the whole motions as captioning encodes them, and their
+    captions as retrieval scores them."""
     clips, terms = batcher.clips, model.lexicon.term_ids.cpu().numpy()
+    used = evenly_spaced(len(clips))          # the clips the fit will use: encode no others
     motions, captions = [], []
     show = batcher.dist.is_main and sys.stderr.isatty()
-    for a in tqdm(range(0, len(clips), chunk), desc="caption head", disable=not show, dynamic_ncols=True):
-        part = range(a, min(len(clips), a + chunk))
+    for a in tqdm(range(0, len(used), chunk), desc="caption head", disable=not show, dynamic_ncols=True):
+        part = used[a:a + chunk]
         motions.append(encode_motions(model, [batcher.windows.joints(i) for i in part])[:, terms])
         texts = [text for i in part for text in clips[i].captions]
         owner = np.repeat(np.arange(len(part)), [len(clips[i].captions) for i in part])
