@@ -24,7 +24,7 @@ def caption_markdown(result: dict, title: str) -> str:
                 if result.get("guide_captions") else "")]
     base = result.get("baseline")
     if base:
-        lines.append(f"**Baseline** (caption of the nearest library motion, {escape(base['clip'])}, "
+        lines.append(f"**Baseline** (caption of the nearest other library motion, {escape(base['clip'])}, "
                      f"score {base['score']:.2f}): *{escape(base['caption'])}*")
     return "\n\n".join(lines)
 

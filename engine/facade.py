@@ -113,7 +113,9 @@ class Engine:
     def caption(self, motion: Motion, spec: str | None = None, progress=None) -> dict:
         """Caption a motion (mask-predict) with its top terms and the nearest-neighbour baseline caption."""
         service = self.service()
-        return service.caption(motion.joints, service.library(self.dataset(spec), progress=progress))
+        library = service.library(self.dataset(spec), progress=progress)
+        itself = motion.name if motion.name in library.clips else None   # a library clip: not its own neighbour
+        return service.caption(motion.joints, library, exclude=itself)
 
     def motion_to_text(self, motion: Motion, spec: str | None = None, k: int = 5, progress=None) -> list[dict]:
         search = self.service().library(self.dataset(spec), progress=progress)

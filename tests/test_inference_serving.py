@@ -142,6 +142,9 @@ def test_caption_explain_compare(engine):
     cap = engine.caption(motion, DATA)
     assert isinstance(cap["caption"], str) and cap["baseline"]["caption"]
     assert cap["guide_captions"] >= 20          # every caption of the 20 nearest library motions guided the choice
+    assert cap["baseline"]["clip"] != motion.name   # a library clip is not its own neighbour
+    own = engine.service().caption(motion.joints, engine.service().library(engine.dataset(DATA)))
+    assert own["baseline"]["clip"] == motion.name and own["baseline"]["score"] == pytest.approx(1.0, abs=1e-3)
     exp = engine.explain(motion, components=2)
     c, t, j = exp["pca"]["intensities"].shape
     assert c == 2 and j == 22 and t == -(-motion.frames // exp["frames_per_patch"])

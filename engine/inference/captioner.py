@@ -31,8 +31,8 @@ finds its one) stand in for the references the selection cannot see: each candid
 Bayes risk with retrieved pseudo-references. The words are still the decoder's; the neighbours only choose
 among its candidates. Validation / test CIDEr: 1.851 / 1.873 with 20 neighbours at weight 0.3, 1.860 /
 1.855 with 5 at 0.1, 1.819 / 1.863 with 10 at 0.1; chosen on validation (these with the head's first fit;
-the shipped one, in one eval of the test split: 1.880 guided, 1.785 alone, the nearest-neighbour baseline 1.525). The library's own captions are
-used as they are: a motion that is itself in the library is guided by its own captions too.
+the shipped one, in one eval of the test split: 1.880 guided, 1.785 alone, the nearest-neighbour baseline
+1.525). A motion that is itself a library clip is left out of its own neighbours (`Engine.caption`).
 
 The vocabulary projection dominates the cost (30,522 rows per position), so only the first pass runs it
 in full. That pass also prunes: each motion keeps its `keep_lengths` best lengths, and the later passes

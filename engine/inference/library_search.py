@@ -107,10 +107,13 @@ def _stage(progress, name: str):
     return lambda done, total: progress(done, total, name)
 
 
-def nearest_captions(search: LibrarySearch, vector: np.ndarray, k: int) -> tuple[dict | None, list[str]]:
+def nearest_captions(search: LibrarySearch, vector: np.ndarray, k: int,
+                     exclude: str | None = None) -> tuple[dict | None, list[str]]:
     """For a motion's full-vocabulary lexical vector: (the nearest-neighbour captioning baseline, i.e. the
-    caption of the closest library motion; every caption of the k closest library motions, closest first)."""
-    hits = search.motions.search(sp.csr_matrix(vector[None]), k=k)
+    caption of the closest library motion; every caption of the k closest library motions, closest first).
+    `exclude`: a library clip id left out (the motion itself, when it is a library clip)."""
+    hits = search.motions.search(sp.csr_matrix(vector[None]), k=k + (exclude is not None))
+    hits = [h for h in hits if h.id != exclude][:k]
     if not hits:
         return None, []
     clip = search.clips[hits[0].id]

@@ -67,11 +67,14 @@ class ModelService:
         with self.lock:
             return encode_texts(self.model, [text]).toarray()[0]
 
-    def caption(self, joints: np.ndarray, library: LibrarySearch | None = None, terms: int = 12) -> dict:
+    def caption(self, joints: np.ndarray, library: LibrarySearch | None = None, terms: int = 12,
+                exclude: str | None = None) -> dict:
+        """Caption, top terms, and with a library the baseline caption and neighbour guidance (leaving out
+        the library clip `exclude`: a clip is not its own neighbour)."""
         vector = self.motion_vector(joints)
         with self.lock:
             p = self.model.lexicon.from_full(torch.from_numpy(vector[None]).to(self.model.device))
-            baseline, guides = nearest_captions(library, vector, NEIGHBOURS) if library is not None else (None, [])
+            baseline, guides = nearest_captions(library, vector, NEIGHBOURS, exclude) if library is not None else (None, [])
             neighbours = NeighbourCaptions([guides], library.caption_statistics()) if guides else None
             best = mask_predict(self.model, p, neighbours=neighbours)[0]
         return {"caption": best.text, "log_prob": round(best.log_prob, 4), "length": best.length,
