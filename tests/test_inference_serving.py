@@ -141,7 +141,7 @@ def test_caption_explain_compare(engine):
     motion = engine.clip(DATA, engine.dataset().clips[1].id)
     cap = engine.caption(motion, DATA)
     assert isinstance(cap["caption"], str) and cap["baseline"]["caption"]
-    assert cap["guide_captions"] >= 20          # every caption of the 20 nearest library motions guided the choice
+    assert cap["guide_motions"] == 20 and cap["guide_captions"] >= 20   # all captions of the 20 nearest guided it
     assert cap["baseline"]["clip"] != motion.name   # a library clip is not its own neighbour
     own = engine.service().caption(motion.joints, engine.service().library(engine.dataset(DATA)))
     assert own["baseline"]["clip"] == motion.name and own["baseline"]["score"] == pytest.approx(1.0, abs=1e-3)

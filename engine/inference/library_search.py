@@ -108,9 +108,10 @@ def _stage(progress, name: str):
 
 
 def nearest_captions(search: LibrarySearch, vector: np.ndarray, k: int,
-                     exclude: str | None = None) -> tuple[dict | None, list[str]]:
+                     exclude: str | None = None) -> tuple[dict | None, list[list[str]]]:
     """For a motion's full-vocabulary lexical vector: (the nearest-neighbour captioning baseline, i.e. the
-    caption of the closest library motion; every caption of the k closest library motions, closest first).
+    caption of the closest library motion; the captions of each of the k closest library motions, closest
+    first).
     `exclude`: a library clip id left out (the motion itself, when it is a library clip)."""
     hits = search.motions.search(sp.csr_matrix(vector[None]), k=k + (exclude is not None))
     hits = [h for h in hits if h.id != exclude][:k]
@@ -119,4 +120,4 @@ def nearest_captions(search: LibrarySearch, vector: np.ndarray, k: int,
     clip = search.clips[hits[0].id]
     baseline = {"caption": clip.captions[0] if clip.captions else "", "clip": clip.id,
                 "score": round(hits[0].score, 4)}
-    return baseline, [caption for h in hits for caption in search.clips[h.id].captions]
+    return baseline, [list(search.clips[h.id].captions) for h in hits]

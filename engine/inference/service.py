@@ -74,12 +74,13 @@ class ModelService:
         vector = self.motion_vector(joints)
         with self.lock:
             p = self.model.lexicon.from_full(torch.from_numpy(vector[None]).to(self.model.device))
-            baseline, guides = nearest_captions(library, vector, NEIGHBOURS, exclude) if library is not None else (None, [])
-            neighbours = NeighbourCaptions([guides], library.caption_statistics()) if guides else None
+            baseline, guides = (None, []) if library is None else nearest_captions(library, vector, NEIGHBOURS, exclude)
+            flat = [caption for captions in guides for caption in captions]
+            neighbours = NeighbourCaptions([flat], library.caption_statistics()) if flat else None
             best = mask_predict(self.model, p, neighbours=neighbours)[0]
         return {"caption": best.text, "log_prob": round(best.log_prob, 4), "length": best.length,
                 "terms": word_weights(vector, self.vocab, terms), "baseline": baseline,
-                "guide_captions": len(guides)}
+                "guide_captions": len(flat), "guide_motions": len(guides)}
 
     def explain(self, joints: np.ndarray, components: int = 3, terms: int = 40) -> dict:
         vector = self.motion_vector(joints)
