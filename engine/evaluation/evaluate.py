@@ -2,8 +2,8 @@
 
 retrieval (TMR's four protocols, plus label relevance on label datasets such as Bandai), captioning
 (mask-predict vs three retrieval baselines: the nearest neighbour's caption in the model's lexical space
-and, model-free, in pose space, and the consensus of the nearest neighbours' captions), lexical (term fidelity and sparsity) and
-feature health (LER, MOM of the motion encoder's per-joint features).
+and, model-free, in pose space, and the consensus of the nearest neighbours' captions), lexical (term
+fidelity and sparsity) and feature health (LER, MOM of the motion encoder's per-joint features).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ..vocab import Vocabulary
 from .keywords import keyword_precision
 from .fidelity import content_fidelity, label_action, label_side, side_fidelity
 from .pose_neighbour import nearest_by_pose
-from ..inference.captioner import NEIGHBOURS, NeighbourCaptions, mask_predict
+from ..inference.captioner import NEIGHBOURS, NeighbourCaptions, choose, decode_candidates
 from ..metrics.captioning import CiderD, consensus_cider, tokenize_caption
 from ..inference.encode import encode_motions, encode_texts, pad_batch, windows
 
@@ -101,10 +101,10 @@ def caption_eval(model, dataset, clips, motions: list[np.ndarray], motion_vecs: 
     guides = [[t for i in row[:NEIGHBOURS] for t in train[i].captions] for row in order]
     statistics = CiderD([[tokenize_caption(t) for t in c.captions] for c in train if c.captions])
     ours, alone = [], []
-    for a in range(0, len(clips), 32):
-        ours += [c.text for c in mask_predict(model, p[a:a + 32],
-                                              neighbours=NeighbourCaptions(guides[a:a + 32], statistics))]
-        alone += [c.text for c in mask_predict(model, p[a:a + 32])]
+    for a in range(0, len(clips), 32):   # one decoding, chosen from with and without the neighbours
+        found = decode_candidates(model, p[a:a + 32])
+        ours += [c.text for c in choose(model, found, neighbours=NeighbourCaptions(guides[a:a + 32], statistics))]
+        alone += [c.text for c in choose(model, found)]
     baseline = [train[i].captions[0] for i in order[:, 0]]
     by_pose = nearest_by_pose(motions, train_joints)
     consensus = [g[int(np.argmax(consensus_cider(g)))] for g in guides]
@@ -114,7 +114,7 @@ def caption_eval(model, dataset, clips, motions: list[np.ndarray], motion_vecs: 
             "nearest_pose_neighbour": caption_metrics([train[i].captions[0] for i in by_pose], references, embedder),
             "neighbours_consensus": caption_metrics(consensus, references, embedder),
             "neighbours": NEIGHBOURS,
-            "caption_head": bool(getattr(model, "caption_head", None) is not None and model.caption_head.fitted),
+            "caption_head": model.caption_head.fitted,
             "bertscore_encoder": "all-MiniLM-L6-v2 (local), last layer",
             "examples": [{"id": c.id, "reference": c.captions[0], "caption": o, "baseline": b}
                          for c, o, b in list(zip(clips, ours, baseline))[:8]]}

@@ -71,25 +71,36 @@ class NeighbourCaptions:
     cider: CiderD
 
 
+@dataclass
+class Candidates:
+    """The finished captions of each motion's kept lengths, row b * per_motion + j for motion b."""
+    texts: list[str]
+    log_prob: torch.Tensor    # (B, per_motion) mean log-probability of each candidate's words
+    lengths: list[list[int]]  # (B, per_motion) the word-piece count each was decoded at
+    decoded: torch.Tensor     # (B, len(lexicon)) the vectors the decoder read
+
+
 @torch.no_grad()
 def mask_predict(model, p: torch.Tensor, lengths=LENGTHS, iterations: int = 8, decoder: str = "motion",
                  keep_lengths: int = 10, shortlist: int = 8, select: str = "lexical",
                  consensus: float = 0.05, caption_head: bool = True, neighbours: NeighbourCaptions | None = None,
                  neighbour_weight: float = NEIGHBOUR_WEIGHT) -> list[Caption]:
-    """Captions for motion lexical vectors p (B, len(lexicon)), one per row.
-
-    With a fitted caption head (and `caption_head`), the decoder reads the caption vector it predicts from p
-    instead of p. Each motion keeps its `keep_lengths` most probable lengths after the first pass; `select`
-    picks one of their finished captions: "lexical" (agreement with the decoded vector, plus `consensus` x
-    agreement with the motion's other candidates, plus `neighbour_weight` x CIDEr-D against `neighbours`'
-    captions when given; see the module doc) or "log_prob"."""
+    """Captions for motion lexical vectors p (B, len(lexicon)), one per row: `decode_candidates`, then
+    `choose` (see both)."""
     if select not in ("lexical", "log_prob"):
         raise ValueError(f"select must be 'lexical' or 'log_prob', not {select!r}")
-    if neighbours is not None and len(neighbours.captions) != p.shape[0]:
-        raise ValueError(f"{len(neighbours.captions)} neighbour caption lists for {p.shape[0]} motions")
-    head = getattr(model, "caption_head", None)
-    if caption_head and head is not None and head.fitted:
-        p = head(p)
+    found = decode_candidates(model, p, lengths, iterations, decoder, keep_lengths, shortlist, caption_head)
+    return choose(model, found, select, consensus, neighbours, neighbour_weight)
+
+
+@torch.no_grad()
+def decode_candidates(model, p: torch.Tensor, lengths=LENGTHS, iterations: int = 8, decoder: str = "motion",
+                      keep_lengths: int = 10, shortlist: int = 8, caption_head: bool = True) -> Candidates:
+    """Mask-predict at every length. With a fitted caption head (and `caption_head`), the decoder reads the
+    caption vector it predicts from p instead of p. Each motion keeps its `keep_lengths` most probable
+    lengths after the first pass; their finished captions are the candidates."""
+    if caption_head and model.caption_head.fitted:
+        p = model.caption_head(p)
     tok = model.tokenizer
     lengths = [n for n in lengths if n + 2 <= model.cfg.max_text_len] or [model.cfg.max_text_len - 2]
     B, n_len = p.shape[0], len(lengths)
@@ -125,15 +136,24 @@ def mask_predict(model, p: torch.Tensor, lengths=LENGTHS, iterations: int = 8, d
         best, arg = predict(current, e_cbow, attention, vocab_ids).max(-1)
         current = torch.where(remask, vocab_ids[arg], current)
         confidence = torch.where(remask, best, confidence)
-    score = _mean_over(confidence, words).view(B, kept.shape[1])
     texts = [caption_text(tok, current[r][words[r]].tolist()) for r in range(current.shape[0])]
-    choice = (_lexical_choice(model, texts, p, consensus, neighbours, neighbour_weight) if select == "lexical"
-              else score).argmax(1)
-    out = []
-    for b in range(B):
-        row = b * kept.shape[1] + int(choice[b])
-        out.append(Caption(text=texts[row], log_prob=float(score[b, choice[b]]), length=lengths[int(kept[b, choice[b]])]))
-    return out
+    return Candidates(texts, _mean_over(confidence, words).view(B, kept.shape[1]),
+                      [[lengths[int(j)] for j in row] for row in kept], p)
+
+
+def choose(model, found: Candidates, select: str = "lexical", consensus: float = 0.05,
+           neighbours: NeighbourCaptions | None = None, neighbour_weight: float = NEIGHBOUR_WEIGHT) -> list[Caption]:
+    """One caption per motion: "lexical" picks by agreement with the decoded vector, plus `consensus` x
+    agreement with the motion's other candidates, plus `neighbour_weight` x CIDEr-D against `neighbours`'
+    captions when given (see the module doc); "log_prob" by the decoder's own probability."""
+    B = found.decoded.shape[0]
+    if neighbours is not None and len(neighbours.captions) != B:
+        raise ValueError(f"{len(neighbours.captions)} neighbour caption lists for {B} motions")
+    picked = (_lexical_choice(model, found.texts, found.decoded, consensus, neighbours, neighbour_weight)
+              if select == "lexical" else found.log_prob).argmax(1)
+    per_motion = found.log_prob.shape[1]
+    return [Caption(text=found.texts[b * per_motion + int(j)], log_prob=float(found.log_prob[b, j]),
+                    length=found.lengths[b][int(j)]) for b, j in enumerate(picked)]
 
 
 def _lexical_choice(model, texts: list[str], p: torch.Tensor, consensus: float,
