@@ -203,7 +203,10 @@ def table(evals: dict) -> str:
         lab = r["protocols"].get("labels", {}).get("t2m", {})
         lex, cap = r.get("lexical", {}), r.get("captioning", {})
         cider = f"{cap['model']['CIDEr']:.3f} ({cap['nearest_neighbour']['CIDEr']:.3f})" if cap else "-"
-        if "model_without_neighbours" in cap:   # evaluated since neighbour guidance: the decoder alone beside it
+        if "retrieval_augmented" in cap:   # today's eval: "model" is the decoder alone
+            cider = f"{cap['retrieval_augmented']['CIDEr']:.3f} / {cap['model']['CIDEr']:.3f} " \
+                    f"({cap['nearest_neighbour']['CIDEr']:.3f}; {cap['neighbours_consensus']['CIDEr']:.3f})"
+        elif "model_without_neighbours" in cap:   # evals of earlier versions: "model" was the served captioner
             cider = f"{cap['model']['CIDEr']:.3f} / {cap['model_without_neighbours']['CIDEr']:.3f} " \
                     f"({cap['nearest_neighbour']['CIDEr']:.3f}; {cap['neighbours_consensus']['CIDEr']:.3f})"
         lines.append(f"| {name} | {EXPERIMENTS[name][3]} | {t2m['R@1']:.2f} | {t2m['R@5']:.2f} | {t2m['R@10']:.2f} | "

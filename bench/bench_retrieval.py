@@ -50,8 +50,8 @@ def encode_split(checkpoint: Path, dense_checkpoint: Path, spec: str, split: str
     """Lexical and dense vectors of one split's motions (documents) and first captions (queries)."""
     import torch
     from engine.data import open_dataset
-    from engine.inference.encode import encode_motions, encode_texts
-    from engine.train.checkpoint import load_checkpoint
+    from engine.models.encode import encode_motions, encode_texts
+    from engine.checkpoint import load_checkpoint
     torch.set_num_threads(1)
     dataset = open_dataset(spec)
     clips = dataset.split(split)

@@ -104,27 +104,38 @@ class Engine:
         """Text-to-motion search (free text, or keywords with `word:weight` and `-word`) with explanations."""
         if not query or not query.strip():
             raise MotionLexError("type a query, e.g. 'a person waves the left hand' or keywords 'wave left'")
-        search = self.service().library(self.dataset(spec), top_k, progress)
-        with self.service().lock:
-            if keywords:
-                return search.search_keywords(query, k=k)
-            return search.search_text(query, k=k, query_top_k=query_top_k)
+        service = self.service()
+        library = service.library(self.dataset(spec), top_k, progress)
+        return service.search(library, query, keywords=keywords, k=k, query_top_k=query_top_k)
+
+    def analyse(self, motion: Motion, spec: str | None = None, caption: str | None = None, components: int = 3,
+                progress=None) -> dict:
+        """Everything the Caption & Explain view shows for one motion, from one encoder pass:
+        {"caption": caption(), "explain": explain(), "compare": compare() against `caption` or, when none is
+        given, against the generated caption}."""
+        service = self.service()
+        library = service.library(self.dataset(spec), progress=progress)
+        encoding = service.encode(motion.joints)
+        captioned = service.caption(encoding, library, exclude=_own_clip(motion, library))
+        text = caption.strip() if caption and caption.strip() else captioned["caption"]
+        return {"caption": captioned, "explain": service.explain(encoding, components),
+                "compare": service.compare(encoding, text), "compared_with": text}
 
     def caption(self, motion: Motion, spec: str | None = None, progress=None) -> dict:
         """Caption a motion (mask-predict) with its top terms and the nearest-neighbour baseline caption."""
         service = self.service()
         library = service.library(self.dataset(spec), progress=progress)
-        itself = motion.name if motion.name in library.clips else None   # a library clip: not its own neighbour
-        return service.caption(motion.joints, library, exclude=itself)
+        return service.caption(service.encode(motion.joints), library, exclude=_own_clip(motion, library))
 
     def motion_to_text(self, motion: Motion, spec: str | None = None, k: int = 5, progress=None) -> list[dict]:
-        search = self.service().library(self.dataset(spec), progress=progress)
-        with self.service().lock:
-            return search.motion_to_text(motion.joints, k)
+        service = self.service()
+        library = service.library(self.dataset(spec), progress=progress)
+        return service.motion_to_text(library, service.encode(motion.joints), k)
 
     def explain(self, motion: Motion, components: int = 3) -> dict:
         """Word weights of a motion and the PCA intensities of its encoder features (components, T, 22)."""
-        return self.service().explain(motion.joints, components)
+        service = self.service()
+        return service.explain(service.encode(motion.joints), components)
 
     def text_terms(self, text: str) -> dict[str, float]:
         if not text or not text.strip():
@@ -133,7 +144,14 @@ class Engine:
 
     def compare(self, motion: Motion, caption: str) -> dict:
         """A motion's words against a caption's: shared score, words only one side has."""
-        return self.service().compare(motion.joints, caption)
+        service = self.service()
+        return service.compare(service.encode(motion.joints), caption)
+
+    def evaluate(self, spec: str | None = None, split: str = "test", captioning: bool = True,
+                 max_items: int | None = None, progress=None) -> dict:
+        """`eval`: retrieval, captioning, lexical fidelity and feature health of the served checkpoint."""
+        return self.service().evaluate(self.dataset(spec), split, captioning=captioning, max_items=max_items,
+                                       progress=progress)
 
     def audit(self, spec: str | None = None, progress=None) -> dict:
         return self.service().audit(self.dataset(spec), progress)
@@ -241,6 +259,11 @@ def _last_progress_line(log: str) -> dict | None:
         return None
     phase, step, total = found[-1]
     return {"phase": phase, "step": int(step), "total_steps": int(total)}
+
+
+def _own_clip(motion: Motion, library) -> str | None:
+    """A library clip's id when the motion is one (a clip is not its own captioning neighbour)."""
+    return motion.name if motion.name in library.clips else None
 
 
 def clip_row(clip) -> dict:

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
-from .skeleton import BONES, FPS, JOINT_INDEX, NUM_JOINTS
+from .skeleton import BONES, FPS, JOINT_INDEX, NUM_JOINTS, stature_m
 
 MAX_FRAMES = 20_000
 MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_RIG_JOINTS = 512   # joints of a BVH rig or bones of an ASF skeleton: a person needs a few hundred at most
+MAX_RIG_DEPTH = 128    # nesting of a rig's hierarchy, far beyond any body
 
 
 @dataclass
@@ -35,8 +37,6 @@ class Motion:
     def height_m(self) -> float:
         """Standing height (head top) estimated from bone lengths, so a crouch or a raised hand
         does not change it."""
-        from .motion_io.units import stature_m  # lazy: motion_io imports this module
-
         return float(stature_m(self.joints)) if self.frames else 0.0
 
     def bone_lengths(self) -> np.ndarray:

@@ -4,6 +4,8 @@ Every reader ends on this skeleton; every model reads it. Indices here are the c
 """
 from __future__ import annotations
 
+import numpy as np
+
 JOINT_NAMES: tuple[str, ...] = (
     "pelvis", "l_hip", "r_hip", "spine1", "l_knee", "r_knee", "spine2", "l_ankle", "r_ankle",
     "spine3", "l_foot", "r_foot", "neck", "l_collar", "r_collar", "head", "l_shoulder",
@@ -64,3 +66,24 @@ BODY_PART_NAMES = tuple(BODY_PARTS)
 FOOT_JOINTS = (7, 10, 8, 11)  # l_ankle, l_foot, r_ankle, r_foot: floor contact
 
 FPS = 20.0
+
+
+# Body size and stature from bone lengths: pose-independent, so a crouch or a raised hand does not change them.
+BODY_SIZE_M = 1.35  # pelvis->head chain + hip->knee->ankle in the SMPL mean body
+STATURE_PER_BODY_SIZE = 1.70 / 1.35  # the SMPL mean body is 1.70 m tall (head top, not head joint)
+_SIZE_CHAINS = (("pelvis", "spine1", "spine2", "spine3", "neck", "head"), ("l_hip", "l_knee", "l_ankle"),
+                ("r_hip", "r_knee", "r_ankle"))
+
+
+def body_size(joints: np.ndarray) -> float:
+    """Median over frames of spine+neck length plus the mean leg length, in the file's units."""
+    def chain_length(chain):
+        idx = [JOINT_INDEX[n] for n in chain]
+        return np.linalg.norm(np.diff(joints[:, idx], axis=1), axis=-1).sum(axis=1)
+    torso, left, right = (chain_length(c) for c in _SIZE_CHAINS)
+    return float(np.median(torso + 0.5 * (left + right)))
+
+
+def stature_m(joints: np.ndarray) -> float:
+    """Standing height (head top) of metre-scaled joints, from bone lengths so any pose works."""
+    return body_size(joints) * STATURE_PER_BODY_SIZE

@@ -11,8 +11,9 @@ import torch
 from engine.facade import Engine
 import scipy.sparse as sp
 
-from engine.inference.encode import as_scored, encode_motions, encode_texts, windows
-from engine.inference.captioner import NeighbourCaptions, _dedupe, _lexical_choice, lexical_agreement, mask_predict
+from engine.models.encode import as_scored, encode_motions, encode_texts, windows
+from engine.inference.captioner import NeighbourCaptions, _lexical_choice, lexical_agreement, mask_predict
+from engine.models.caption_text import _dedupe
 from engine.metrics.captioning import CiderD, cider_d, consensus_cider, tokenize_caption
 from tests.test_train_helpers import DATA
 
@@ -143,7 +144,8 @@ def test_caption_explain_compare(engine):
     assert isinstance(cap["caption"], str) and cap["baseline"]["caption"]
     assert cap["guide_motions"] == 20 and cap["guide_captions"] >= 20   # all captions of the 20 nearest guided it
     assert cap["baseline"]["clip"] != motion.name   # a library clip is not its own neighbour
-    own = engine.service().caption(motion.joints, engine.service().library(engine.dataset(DATA)))
+    service = engine.service()
+    own = service.caption(service.encode(motion.joints), service.library(engine.dataset(DATA)))
     assert own["baseline"]["clip"] == motion.name and own["baseline"]["score"] == pytest.approx(1.0, abs=1e-3)
     exp = engine.explain(motion, components=2)
     c, t, j = exp["pca"]["intensities"].shape
@@ -152,11 +154,40 @@ def test_caption_explain_compare(engine):
     assert 0.0 <= cmp["score"] and "motion_only" in cmp
 
 
+def test_one_encoder_pass_per_analysed_motion(engine, monkeypatch):
+    """Caption + explain + compare of one upload read one encoding: the motion encoder runs once."""
+    model = engine.service().model
+    engine.service().library(engine.dataset(DATA))          # the library's own encoding is not the request's
+    motion = engine.clip(DATA, engine.dataset().clips[2].id)
+    calls = []
+    real = model.motion_tokens
+    monkeypatch.setattr(model, "motion_tokens", lambda *a, **k: calls.append(1) or real(*a, **k))
+    result = engine.analyse(motion, DATA, caption="a person waves the left hand")
+    assert len(calls) == 1
+    assert result["caption"]["caption"] and result["compare"]["score"] >= 0.0
+    assert result["explain"]["pca"]["intensities"].shape[2] == 22
+    assert result["compared_with"] == "a person waves the left hand"
+    calls.clear()
+    engine.caption(motion, DATA), engine.explain(motion), engine.compare(motion, "a person walks")
+    assert len(calls) == 3                                   # the single-purpose verbs: one pass each
+
+
+def test_encoding_matches_the_library_path(engine):
+    """The one-pass encoding gives the vector the batched library path gives, for a motion longer than a window."""
+    model = engine.service().model
+    long = np.concatenate([engine.clip(DATA, c.id).joints for c in engine.dataset().clips[:4]])
+    assert len(long) > model.cfg.max_frames
+    encoding = engine.service().encode(long)
+    np.testing.assert_allclose(encoding.vector, encode_motions(model, [long]).toarray()[0], atol=1e-5)
+    assert encoding.window_p.shape[0] == len(windows(len(long), model.cfg.max_frames))
+    assert encoding.features.shape[:2] == (-(-len(long) // model.cfg.patch_frames), 22)
+
+
 def test_neighbours_captions_steer_the_choice_between_candidates(engine):
     """Selection = agreement with the decoded vector + consensus + weight x CIDEr-D against the neighbours'."""
     model = engine.service().model
     motion = engine.clip(DATA, engine.dataset().clips[1].id)
-    p = model.lexicon.from_full(torch.from_numpy(engine.service().motion_vector(motion.joints)[None]))
+    p = engine.service().encode(motion.joints).p[None]
     texts = ["A person walks forward.", "Someone waves the left hand.", "A person jumps in place."]
     library = [[tokenize_caption(t)] for t in ("a man waves his left hand", "a person walks", "someone jumps")]
     guides = NeighbourCaptions([["a man waves his left hand", "someone waves a hand"]], CiderD(library))
@@ -207,7 +238,7 @@ def test_cli_eval_prints_every_section(tiny_checkpoint):
     assert set(out["retrieval"]["t2m"]) >= {"R@1", "R@2", "R@3", "R@5", "R@10", "MedR"}
     assert set(out["protocols"]) >= {"all", "threshold", "dissimilar", "batches_32"}
     assert out["captioning"]["caption_head"] is True and out["captioning"]["neighbours"] == 20
-    for row in ("model", "model_without_neighbours", "nearest_neighbour", "nearest_pose_neighbour",
+    for row in ("model", "retrieval_augmented", "nearest_neighbour", "nearest_pose_neighbour",
                 "neighbours_consensus"):
         assert {"BLEU@1", "BLEU@4", "ROUGE-L", "CIDEr", "BERTScore"} <= set(out["captioning"][row])
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import engine.checkpoint as loading
 import engine.train.checkpoint as ckpt
 from engine.errors import InputError
 from tests.test_train_helpers import small_config
@@ -16,7 +17,7 @@ torch.set_num_threads(1)
 def model_and_cfg():
     cfg = small_config()
     torch.manual_seed(0)
-    model = ckpt.build_model(cfg, ["a person walks forward", "someone waves the left hand"])
+    model = loading.build_model(cfg, ["a person walks forward", "someone waves the left hand"])
     return model, cfg
 
 
@@ -29,14 +30,14 @@ def test_frozen_weights_are_not_stored_and_round_trip(tmp_path, model_and_cfg):
     model, cfg = model_and_cfg
     _perturb(model, 0.25)
     ckpt.save_checkpoint(tmp_path, model, cfg, phases_done=["cmmm"], phase="cmmm", step=3)
-    manifest = ckpt.read_manifest(tmp_path)
+    manifest = loading.read_manifest(tmp_path)
     stored = load_file(str(tmp_path / manifest["weights"]))
     frozen = set(model.frozen_parameter_names())
     assert frozen and not frozen & set(stored)                  # base weights are re-loaded, not stored
     assert "text_backbone.encoder.layer.5.output.dense.weight" in stored   # a trained text layer is
     assert manifest["versions"]["torch"] == torch.__version__.split("+")[0] or manifest["versions"]["torch"]
     assert manifest["phases_done"] == ["cmmm"] and manifest["step"] == 3 and manifest["base_text_hash"]
-    loaded, cfg2, _ = ckpt.load_checkpoint(tmp_path)
+    loaded, cfg2, _ = loading.load_checkpoint(tmp_path)
     assert cfg2 == cfg
     for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert torch.equal(a, b), name
@@ -65,7 +66,7 @@ def test_a_crash_mid_write_leaves_the_previous_checkpoint(tmp_path, model_and_cf
         ckpt.save_checkpoint(tmp_path, model, cfg, phases_done=[], phase="cmmm", step=3)
     monkeypatch.undo()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]    # no temporary files left
-    loaded, _, manifest = ckpt.load_checkpoint(tmp_path)
+    loaded, _, manifest = loading.load_checkpoint(tmp_path)
     assert manifest["step"] == 1
     assert torch.all(loaded.motion_encoder.mask_token == 1.0)
     # The next good save cleans up the orphan weights of the interrupted one.
@@ -81,12 +82,12 @@ def test_mismatched_base_model_is_refused(tmp_path, model_and_cfg):
     manifest["base_text_hash"] = "0" * 64
     path.write_text(json.dumps(manifest))
     with pytest.raises(InputError, match="base text model does not match"):
-        ckpt.load_checkpoint(tmp_path)
+        loading.load_checkpoint(tmp_path)
 
 
 def test_not_a_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="no manifest.json"):
-        ckpt.load_checkpoint(tmp_path)
+        loading.load_checkpoint(tmp_path)
 
 
 def test_train_state_loads_with_weights_only(tmp_path, model_and_cfg):
@@ -98,7 +99,7 @@ def test_train_state_loads_with_weights_only(tmp_path, model_and_cfg):
     state = {"optimizer": opt.state_dict(), "step": 5, "rng": ckpt.rng_state()}
     ckpt.save_checkpoint(tmp_path, model, cfg, phases_done=[], phase="lexmlm", step=5, complete=False,
                          train_state=state)
-    manifest = ckpt.read_manifest(tmp_path)
+    manifest = loading.read_manifest(tmp_path)
     back = ckpt.load_train_state(tmp_path, manifest)            # torch.load(weights_only=True)
     assert back["step"] == 5 and torch.equal(back["rng"]["torch"], state["rng"]["torch"])
     ckpt.set_rng_state(back["rng"])
@@ -107,20 +108,20 @@ def test_train_state_loads_with_weights_only(tmp_path, model_and_cfg):
 def test_a_fitted_caption_head_round_trips_and_a_bad_one_is_refused(tmp_path):
     """The head has no tensors until caption tuning fits it: checkpoints without one load unfitted."""
     cfg = small_config()
-    model = ckpt.build_model(cfg, ["a person walks forward", "someone waves the left hand"])
+    model = loading.build_model(cfg, ["a person walks forward", "someone waves the left hand"])
     ckpt.save_checkpoint(tmp_path / "before", model, cfg, phases_done=[], phase=None, step=0)
-    assert not ckpt.load_checkpoint(tmp_path / "before")[0].caption_head.fitted
+    assert not loading.load_checkpoint(tmp_path / "before")[0].caption_head.fitted
     n = len(model.lexicon)
     down, up = torch.randn(n, 4), torch.randn(4, n)
     model.caption_head.set_map(down, up)
     ckpt.save_checkpoint(tmp_path / "after", model, cfg, phases_done=["caption"], phase=None, step=0)
-    head = ckpt.load_checkpoint(tmp_path / "after")[0].caption_head
+    head = loading.load_checkpoint(tmp_path / "after")[0].caption_head
     assert head.fitted and torch.equal(head.down, down) and torch.equal(head.up, up)
-    manifest = ckpt.read_manifest(tmp_path / "after")
+    manifest = loading.read_manifest(tmp_path / "after")
     weights = tmp_path / "after" / manifest["weights"]
     tensors = load_file(str(weights))
     tensors["caption_head.up"] = tensors["caption_head.up"][:, :-1].contiguous()
     from safetensors.torch import save_file
     save_file(tensors, str(weights), metadata={"format": ckpt.FORMAT})
     with pytest.raises(InputError, match=r"caption head factors must be \(L, r\) and \(r, L\)"):
-        ckpt.load_checkpoint(tmp_path / "after")
+        loading.load_checkpoint(tmp_path / "after")

@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.train.checkpoint import read_manifest
+from engine.checkpoint import read_manifest
 from engine.train.worker import TrainingJob
 from tests.test_train_helpers import DATA, SMALL
 

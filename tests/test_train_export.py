@@ -2,8 +2,8 @@
 import numpy as np
 from safetensors.torch import load_file
 
-from engine.inference.encode import encode_texts
-from engine.train.checkpoint import load_checkpoint, read_manifest
+from engine.models.encode import encode_texts
+from engine.checkpoint import load_checkpoint, read_manifest
 from engine.train.export import export_checkpoint
 
 

@@ -4,7 +4,7 @@ import math
 import torch
 
 from engine.config import apply_overrides
-from engine.train.checkpoint import build_model
+from engine.checkpoint import build_model
 from engine.train.losses import lexical_distillation
 from engine.train.phases import make_phase
 from tests.test_train_helpers import small_config

@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from engine.train.checkpoint import load_checkpoint, read_manifest
+from engine.checkpoint import load_checkpoint, read_manifest
 from engine.train.run import parse_phases, train
 from engine.errors import SpecError
 from tests.test_train_helpers import DATA, small_config

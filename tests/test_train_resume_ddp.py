@@ -10,9 +10,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import engine.checkpoint as loading
 import engine.train.checkpoint as ckpt
 from engine.config import save_config
-from engine.train.checkpoint import read_manifest
+from engine.checkpoint import read_manifest
 from engine.train.run import train
 from tests import test_train_ddp_entry as ddp_entry
 from tests.test_train_helpers import DATA, small_config
@@ -120,6 +121,6 @@ def test_two_ddp_processes_match_one_process(tmp_path):
         assert torch.allclose(a[name], b[name], atol=2e-6, rtol=1e-5), name
     # ... and the runs did move the weights far more than that tolerance.
     torch.manual_seed(cfg.train.seed)
-    init = ckpt.build_model(cfg).state_dict()   # same seed and order as train(): the initial weights
+    init = loading.build_model(cfg).state_dict()   # same seed and order as train(): the initial weights
     assert torch.equal(a["motion_decoder.positions"], init["motion_decoder.positions"])  # not trained here
     assert (a["motion_dense_head.weight"] - init["motion_dense_head.weight"]).abs().max() > 1e-3

@@ -16,15 +16,11 @@ def add_parser(sub):
 
 
 def run(args) -> dict:
-    from ..evaluation.evaluate import evaluate
     from ..facade import Engine
 
     engine = Engine(checkpoint=args.checkpoint, data=args.data)
-    service = engine.service()
     progress = TqdmProgress()
-    with service.lock:
-        result = evaluate(service.model, service.manifest, engine.dataset(args.data), args.split,
-                          captioning=not args.no_captioning, max_items=args.max_items,
-                          progress=lambda d, t: progress(d, t, "encoding"))
+    result = engine.evaluate(args.data, args.split, captioning=not args.no_captioning, max_items=args.max_items,
+                             progress=progress)
     progress.close()
     return {"checkpoint": engine.checkpoint, "data": args.data, **result}

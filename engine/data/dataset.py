@@ -76,6 +76,11 @@ class Dataset:
             raise SpecError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
         return [c for c in self.clips if c.split == name]
 
+    def subset(self, split: str) -> "Dataset":
+        """The clips of one split as a dataset of their own (e.g. the training motions a caption is
+        guided by in an evaluation); motions are read through this dataset."""
+        return SplitView(self, split)
+
     def fingerprint(self) -> str:
         """Stable hash of the clip list and the source: checkpoints and indexes record it."""
         digest = hashlib.sha256()
@@ -100,3 +105,19 @@ def crop(motion: Motion, clip: Clip) -> Motion:
     # Re-canonicalise: a crop must start at the origin facing +Z like any other motion.
     return Motion(canonicalize(motion.joints[first:last]), motion.fps, clip.id,
                   dict(motion.meta, crop_s=[clip.start_s, clip.end_s]))
+
+
+class SplitView(Dataset):
+    """One split of a dataset; its spec names the split so that indexes built on it are its own."""
+    name = "split"
+
+    def __init__(self, parent: Dataset, split: str):
+        super().__init__(f"{parent.spec}#{split}", parent.split(split))
+        self.parent = parent
+
+    def motion(self, clip_id: str) -> Motion:
+        self.clip(clip_id)   # only this split's clips
+        return self.parent.motion(clip_id)
+
+    def source_fingerprint(self) -> str:
+        return self.parent.fingerprint()

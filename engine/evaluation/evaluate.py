@@ -1,9 +1,11 @@
 """`python -m engine eval`: one checkpoint on one split, every measure in one JSON.
 
 retrieval (TMR's four protocols, plus label relevance on label datasets such as Bandai), captioning
-(mask-predict vs three retrieval baselines: the nearest neighbour's caption in the model's lexical space
-and, model-free, in pose space, and the consensus of the nearest neighbours' captions), lexical (term
-fidelity and sparsity) and feature health (LER, MOM of the motion encoder's per-joint features).
+(the decoder alone, comparable with the seed's Table 3; the served retrieval-augmented captioner; three
+retrieval baselines: the nearest neighbour's caption in the model's lexical space and, model-free, in pose
+space, and the consensus of the nearest neighbours' captions), lexical (term fidelity and sparsity) and
+feature health (LER, MOM of the motion encoder's per-joint features). Captions go through the served code
+path (ModelService.caption) with the training split as the library.
 """
 from __future__ import annotations
 
@@ -18,9 +20,10 @@ from ..vocab import Vocabulary
 from .keywords import keyword_precision
 from .fidelity import content_fidelity, label_action, label_side, side_fidelity
 from .pose_neighbour import nearest_by_pose
-from ..inference.captioner import NEIGHBOURS, NeighbourCaptions, choose, decode_candidates
-from ..metrics.captioning import CiderD, consensus_cider, tokenize_caption
-from ..inference.encode import encode_motions, encode_texts, pad_batch, windows
+from ..inference.captioner import NEIGHBOURS
+from ..inference.library_search import nearest_captions
+from ..metrics.captioning import consensus_cider
+from ..models.encode import encode_motions, encode_texts, pad_batch, windows
 
 
 def model_kind(manifest: dict) -> str:
@@ -49,8 +52,11 @@ def scores_between(text_vecs, motion_vecs) -> np.ndarray:
     return (text_vecs @ motion_vecs.T).astype(np.float32)
 
 
-def evaluate(model, manifest: dict, dataset, split: str = "test", captioning: bool = True,
+def evaluate(service, dataset, split: str = "test", captioning: bool = True,
              max_items: int | None = None, progress=None) -> dict:
+    """Every measure of `service`'s checkpoint (an inference.service.ModelService) on one split.
+    progress(done, total, stage), optional."""
+    model, manifest = service.model, service.manifest
     vocab = Vocabulary.from_model_dir(model.cfg.text_model_path)
     kind = model_kind(manifest)
     clips = dataset.split(split)[:max_items] if max_items else dataset.split(split)
@@ -59,7 +65,8 @@ def evaluate(model, manifest: dict, dataset, split: str = "test", captioning: bo
         raise MotionLexError(f"split {split!r} of {dataset.spec} has {len(clips)} clips; need at least 2")
     motions = [dataset.motion(c.id).joints for c in clips]
     texts = [c.captions[0] for c in clips]
-    motion_vecs = encode_motions(model, motions, kind=kind, progress=progress)
+    motion_vecs = encode_motions(model, motions, kind=kind,
+                                 progress=(lambda done, total: progress(done, total, "encoding")) if progress else None)
     text_vecs = encode_texts(model, texts, kind=kind)
     scores = scores_between(text_vecs, motion_vecs)
     embedder = minilm_token_embedder()
@@ -83,41 +90,44 @@ def evaluate(model, manifest: dict, dataset, split: str = "test", captioning: bo
             "text_nnz_mean": float(np.diff(text_vecs.indptr).mean()),
         }
         if captioning:
-            out["captioning"] = caption_eval(model, dataset, clips, motions, motion_vecs, embedder)
+            out["captioning"] = caption_eval(service, dataset, clips, motions, embedder, progress)
     out["feature_health"] = feature_health(model, motions[:64])
     return out
 
 
-def caption_eval(model, dataset, clips, motions: list[np.ndarray], motion_vecs: sp.csr_matrix, embedder) -> dict:
-    """Mask-predict captions against three baselines: the caption of the closest training motion (in the
-    model's space and, model-free, in pose space) and the consensus caption of the NEIGHBOURS closest
-    (Devlin et al. 2015: the one that agrees most with the others). `model` is the captioner as it serves,
-    its choice guided by those neighbours' captions; `model_without_neighbours` is the decoder alone."""
+def caption_eval(service, dataset, clips, motions: list[np.ndarray], embedder, progress=None) -> dict:
+    """Captions of the split's motions as served, with the training split as the library: `model` is the
+    decoder alone (its own choice among its candidates: the figure comparable with the seed's Table 3),
+    `retrieval_augmented` the served captioner (the choice guided by the captions of the NEIGHBOURS nearest
+    training motions). Baselines: the caption of the nearest training motion (the model's space, and pose
+    space with no model) and the consensus caption of the NEIGHBOURS nearest (Devlin et al. 2015: the one
+    that agrees most with the others)."""
     references = [c.captions for c in clips]
-    p = model.lexicon.from_full(torch.from_numpy(motion_vecs.toarray()).to(model.device))
-    train = dataset.split("train")
-    train_joints = [dataset.motion(c.id).joints for c in train]
-    order = np.argsort(-_cosine(motion_vecs, encode_motions(model, train_joints)), axis=1, kind="stable")
-    guides = [[t for i in row[:NEIGHBOURS] for t in train[i].captions] for row in order]
-    statistics = CiderD([[tokenize_caption(t) for t in c.captions] for c in train if c.captions])
-    ours, alone = [], []
-    for a in range(0, len(clips), 32):   # one decoding, chosen from with and without the neighbours
-        found = decode_candidates(model, p[a:a + 32])
-        ours += [c.text for c in choose(model, found, neighbours=NeighbourCaptions(guides[a:a + 32], statistics))]
-        alone += [c.text for c in choose(model, found)]
-    baseline = [train[i].captions[0] for i in order[:, 0]]
+    train = dataset.subset("train")
+    library = service.library(train, progress=progress)
+    alone, guided, baseline, consensus = [], [], [], []
+    for joints in motions:
+        encoding = service.encode(joints)
+        served = service.caption(encoding, library)
+        alone.append(served["decoder_caption"])
+        guided.append(served["caption"])
+        baseline.append(served["baseline"]["caption"])
+        guides = nearest_captions(library, encoding.vector, NEIGHBOURS)[1]
+        flat = [t for captions in guides for t in captions]
+        consensus.append(flat[int(np.argmax(consensus_cider(flat)))])
+    train_joints = [train.motion(c.id).joints for c in train.clips]
     by_pose = nearest_by_pose(motions, train_joints)
-    consensus = [g[int(np.argmax(consensus_cider(g)))] for g in guides]
-    return {"model": caption_metrics(ours, references, embedder),
-            "model_without_neighbours": caption_metrics(alone, references, embedder),
+    return {"model": caption_metrics(alone, references, embedder),
+            "retrieval_augmented": caption_metrics(guided, references, embedder),
             "nearest_neighbour": caption_metrics(baseline, references, embedder),
-            "nearest_pose_neighbour": caption_metrics([train[i].captions[0] for i in by_pose], references, embedder),
+            "nearest_pose_neighbour": caption_metrics([train.clips[i].captions[0] for i in by_pose], references,
+                                                      embedder),
             "neighbours_consensus": caption_metrics(consensus, references, embedder),
             "neighbours": NEIGHBOURS,
-            "caption_head": model.caption_head.fitted,
+            "caption_head": service.model.caption_head.fitted,
             "bertscore_encoder": "all-MiniLM-L6-v2 (local), last layer",
-            "examples": [{"id": c.id, "reference": c.captions[0], "caption": o, "baseline": b}
-                         for c, o, b in list(zip(clips, ours, baseline))[:8]]}
+            "examples": [{"id": c.id, "reference": c.captions[0], "caption": a, "retrieval_augmented": g,
+                          "baseline": b} for c, a, g, b in list(zip(clips, alone, guided, baseline))[:8]]}
 
 
 def _cosine(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:

@@ -49,6 +49,7 @@ import torch
 import torch.nn.functional as F
 
 from ..metrics.captioning import CiderD, consensus_cider
+from ..models.caption_text import caption_text, special_positions
 from ..models.lexical import keep_top_k
 
 LENGTHS = tuple(range(4, 15))   # word-piece counts tried; motion captions are mostly 5-15 tokens
@@ -203,39 +204,3 @@ def _masked_rows(tok, lengths, B: int, device):
 
 def _mean_over(values: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
     return (values * where).sum(1) / where.sum(1).clamp_min(1)
-
-
-def caption_text(tok, ids: list[int]) -> str:
-    """Decoded word ids as a caption: repeats dropped, capitalised, a full stop."""
-    return _tidy(tok.decode(_dedupe(ids), skip_special_tokens=True))
-
-
-def special_positions(model) -> torch.Tensor:
-    """Lexicon positions of the special tokens (computed once per model)."""
-    cached = getattr(model, "_caption_special_positions", None)
-    if cached is None:
-        tok = model.tokenizer
-        special = torch.tensor(sorted(set(tok.all_special_ids)), device=model.device)
-        cached = model.lexicon.positions_of(special)
-        cached = cached[cached >= 0]
-        model._caption_special_positions = cached
-    return cached
-
-
-def _dedupe(ids: list[int], longest: int = 4) -> list[int]:
-    """Drop immediate repeats of a word or a phrase of up to `longest` words ("walks walks", "waves their
-    left their left hand"), the typical failure of parallel decoding: every position is predicted at once,
-    so neighbours can claim the same words."""
-    out: list[int] = []
-    for t in ids:
-        out.append(t)
-        for n in range(1, longest + 1):
-            if len(out) >= 2 * n and out[-n:] == out[-2 * n:-n]:
-                del out[-n:]
-                break
-    return out
-
-
-def _tidy(text: str) -> str:
-    text = text.strip()
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") or not text else ".")

@@ -16,7 +16,7 @@ from ..errors import InputError, MotionLexError
 from ..index import SparseIndex, parse_keyword_query
 from ..metrics.captioning import CiderD, tokenize_caption
 from ..vocab import Vocabulary
-from .encode import encode_motions, encode_texts
+from ..models.encode import encode_motions, encode_texts
 
 _NEGATIVE = re.compile(r"(?:^|\s)-(\w+)")
 
@@ -67,10 +67,9 @@ class LibrarySearch:
         return {"query": query, "mode": "keywords", "query_terms": terms, "unknown_words": unknown,
                 "hits": [self._motion_hit(h) for h in hits]}
 
-    def motion_to_text(self, joints: np.ndarray, k: int = 5) -> list[dict]:
-        """Nearest captions of the library for a motion (the caption index, m2t)."""
-        vector = encode_motions(self.model, [joints])
-        hits = self.captions.search(vector, k=k)
+    def motion_to_text(self, vector: np.ndarray, k: int = 5) -> list[dict]:
+        """Nearest captions of the library for a motion's full-vocabulary lexical vector (the caption index, m2t)."""
+        hits = self.captions.search(sp.csr_matrix(vector[None]), k=k)
         return [{"caption": self.caption_text[h.index], "clip": h.id.split("#")[0], "score": round(h.score, 4),
                  "terms": self._words(h.terms)} for h in hits]
 

@@ -16,8 +16,8 @@ from ..data.audit import audit
 from ..errors import InputError
 from ..explain import disagreement, pca_intensities, word_weights
 from ..vocab import Vocabulary
-from .captioner import NEIGHBOURS, NeighbourCaptions, mask_predict
-from .encode import encode_motions, encode_texts, motion_features
+from .captioner import NEIGHBOURS, NeighbourCaptions, choose, decode_candidates
+from ..models.encode import MotionEncoding, encode_motion, encode_texts
 from .library_search import LibrarySearch, nearest_captions
 
 DEFAULT_TOP_K = 128   # terms kept per indexed vector (see bench/RESULTS.md: storage vs R@10)
@@ -29,7 +29,7 @@ def device() -> torch.device:
 
 class ModelService:
     def __init__(self, checkpoint_dir: str | Path):
-        from ..train.checkpoint import load_checkpoint
+        from ..checkpoint import load_checkpoint
 
         self.dir = Path(checkpoint_dir)
         if not (self.dir / "manifest.json").is_file():
@@ -58,47 +58,65 @@ class ModelService:
                                                      top_k, progress)
             return self._libraries[key]
 
-    # ---------------------------------------------------------------- one motion, one text
-    def motion_vector(self, joints: np.ndarray) -> np.ndarray:
+    def search(self, library: LibrarySearch, query: str, keywords: bool = False, k: int = 10,
+               query_top_k: int | None = None) -> dict:
         with self.lock:
-            return encode_motions(self.model, [joints]).toarray()[0]
+            if keywords:
+                return library.search_keywords(query, k=k)
+            return library.search_text(query, k=k, query_top_k=query_top_k)
+
+    def motion_to_text(self, library: LibrarySearch, encoding: MotionEncoding, k: int = 5) -> list[dict]:
+        with self.lock:
+            return library.motion_to_text(encoding.vector, k)
+
+    # ---------------------------------------------------------------- one motion, one text
+    def encode(self, joints: np.ndarray) -> MotionEncoding:
+        """The one encoder pass of a request; caption, explain and compare read its result."""
+        with self.lock:
+            return encode_motion(self.model, joints)
 
     def text_vector(self, text: str) -> np.ndarray:
         with self.lock:
             return encode_texts(self.model, [text]).toarray()[0]
 
-    def caption(self, joints: np.ndarray, library: LibrarySearch | None = None, terms: int = 12,
+    def caption(self, encoding: MotionEncoding, library: LibrarySearch | None = None, terms: int = 12,
                 exclude: str | None = None) -> dict:
         """Caption, top terms, and with a library the baseline caption and neighbour guidance (leaving out
-        the library clip `exclude`: a clip is not its own neighbour)."""
-        vector = self.motion_vector(joints)
+        the library clip `exclude`: a clip is not its own neighbour). "caption" is the served, retrieval-
+        augmented choice; "decoder_caption" the decoder's own choice among the same candidates (no library)."""
         with self.lock:
-            p = self.model.lexicon.from_full(torch.from_numpy(vector[None]).to(self.model.device))
-            baseline, guides = (None, []) if library is None else nearest_captions(library, vector, NEIGHBOURS, exclude)
+            baseline, guides = (None, []) if library is None else nearest_captions(library, encoding.vector,
+                                                                                    NEIGHBOURS, exclude)
             flat = [caption for captions in guides for caption in captions]
             neighbours = NeighbourCaptions([flat], library.caption_statistics()) if flat else None
-            best = mask_predict(self.model, p, neighbours=neighbours)[0]
+            found = decode_candidates(self.model, encoding.p[None])
+            best = choose(self.model, found, neighbours=neighbours)[0]
+            alone = choose(self.model, found)[0] if neighbours is not None else best
         return {"caption": best.text, "log_prob": round(best.log_prob, 4), "length": best.length,
-                "terms": word_weights(vector, self.vocab, terms), "baseline": baseline,
+                "decoder_caption": alone.text,
+                "terms": word_weights(encoding.vector, self.vocab, terms), "baseline": baseline,
                 "guide_captions": len(flat), "guide_motions": len(guides)}
 
-    def explain(self, joints: np.ndarray, components: int = 3, terms: int = 40) -> dict:
-        vector = self.motion_vector(joints)
-        with self.lock:
-            features = motion_features(self.model, joints)
-        pca = pca_intensities(features, components)
-        return {"terms": word_weights(vector, self.vocab, terms), "pca": pca,
-                "frames_per_patch": self.config.model.patch_frames, "features_shape": list(features.shape)}
+    def explain(self, encoding: MotionEncoding, components: int = 3, terms: int = 40) -> dict:
+        pca = pca_intensities(encoding.features, components)
+        return {"terms": word_weights(encoding.vector, self.vocab, terms), "pca": pca,
+                "frames_per_patch": self.config.model.patch_frames, "features_shape": list(encoding.features.shape)}
 
     def text_terms(self, text: str, terms: int = 40) -> dict[str, float]:
         return word_weights(self.text_vector(text), self.vocab, terms)
 
-    def compare(self, joints: np.ndarray, caption: str) -> dict:
-        motion, text = self.motion_vector(joints), self.text_vector(caption)
+    def compare(self, encoding: MotionEncoding, caption: str) -> dict:
+        motion, text = encoding.vector, self.text_vector(caption)
         return {"motion_terms": word_weights(motion, self.vocab), "caption_terms": word_weights(text, self.vocab),
                 "score": float(motion @ text), **disagreement(motion, text, caption, self.vocab)}
 
     # ---------------------------------------------------------------- datasets
+    def evaluate(self, dataset, split: str = "test", captioning: bool = True, max_items: int | None = None,
+                 progress=None) -> dict:
+        from ..evaluation.evaluate import evaluate
+        with self.lock:
+            return evaluate(self, dataset, split, captioning=captioning, max_items=max_items, progress=progress)
+
     def audit(self, dataset, progress=None, worst: int = 20) -> dict:
         search = self.library(dataset, progress=progress)
         motions = search.motions.matrix().toarray()
@@ -117,7 +135,7 @@ class ModelService:
 
     def _base_text_model(self):
         """The LexMLM phase checkpoint of a training run folder, i.e. the text side before motion training."""
-        from ..train.checkpoint import load_checkpoint
+        from ..checkpoint import load_checkpoint
         phase = self.dir / "lexmlm"
         if not (phase / "manifest.json").is_file():
             return None

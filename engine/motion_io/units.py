@@ -9,27 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..skeleton import JOINT_INDEX
+from ..skeleton import BODY_SIZE_M, JOINT_INDEX, body_size, stature_m
 
 UNIT_SCALES = {"metres": 1.0, "centimetres": 0.01, "millimetres": 0.001, "inches": 0.0254}
-BODY_SIZE_M = 1.35  # pelvis->head chain + hip->knee->ankle in the SMPL mean body
-STATURE_PER_BODY_SIZE = 1.70 / 1.35  # the SMPL mean body is 1.70 m tall (head top, not head joint)
-_SIZE_CHAINS = (("pelvis", "spine1", "spine2", "spine3", "neck", "head"), ("l_hip", "l_knee", "l_ankle"),
-                ("r_hip", "r_knee", "r_ankle"))
-
-
-def body_size(joints: np.ndarray) -> float:
-    """Median over frames of spine+neck length plus the mean leg length, in the file's units."""
-    def chain_length(chain):
-        idx = [JOINT_INDEX[n] for n in chain]
-        return np.linalg.norm(np.diff(joints[:, idx], axis=1), axis=-1).sum(axis=1)
-    torso, left, right = (chain_length(c) for c in _SIZE_CHAINS)
-    return float(np.median(torso + 0.5 * (left + right)))
-
-
-def stature_m(joints: np.ndarray) -> float:
-    """Standing height (head top) of metre-scaled joints, from bone lengths so any pose works."""
-    return body_size(joints) * STATURE_PER_BODY_SIZE
 
 
 def detect_units(joints: np.ndarray, source: str) -> tuple[str, float]:

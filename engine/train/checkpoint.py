@@ -1,46 +1,25 @@
-"""Checkpoints: trained weights as safetensors, a JSON manifest, and a separate resume state.
+"""Writing checkpoints during training: trained weights as safetensors, the manifest, a resume state.
 
-A checkpoint folder holds
-    manifest.json                 the commit point: config, phases done, step, data fingerprint,
-                                  metrics, package versions, base text-model hash, file names
-    model-<tag>.safetensors       trained weights only (frozen base weights are re-loaded from
-                                  the base model, whose hash the manifest records)
-    train_state-<tag>.pt          optimizer + step + RNG states (torch.save; read back with
-                                  torch.load(weights_only=True): tensors and plain containers)
-Every file is written atomically (temporary file, fsync, os.replace) under a new name, and the
-manifest is written last: until it lands the old manifest still names the old, complete files, so
-a crash at any moment leaves the previous checkpoint loadable. Unreferenced files are removed after.
+The folder layout and the reading side are engine/checkpoint.py. Every file is written atomically
+(temporary file, fsync, os.replace) under a new name, and the manifest is written last: until it lands
+the old manifest still names the old, complete files, so a crash at any moment leaves the previous
+checkpoint loadable. Unreferenced files are removed after.
 """
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import random
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save
+from safetensors.torch import save
 
-from ..config import Config, from_dict, to_dict
-from ..errors import InputError
 from ..atomic import atomic_write, atomic_write_bytes, atomic_write_json
-
-FORMAT = "motionlex-checkpoint-1"
-MANIFEST = "manifest.json"
-
-
-def build_model(cfg: Config, lexicon_texts=None):
-    """A fresh model (base text weights loaded); remembers which weights are base-frozen.
-
-    The phases toggle requires_grad to train parts of the model, so the frozen set that decides what
-    a checkpoint skips is taken once here, before any phase runs.
-    """
-    from ..models.lexical_model import LexicalMotionLanguageModel
-    model = LexicalMotionLanguageModel(cfg.model, lexicon_texts)
-    model.base_frozen = frozenset(model.frozen_parameter_names())
-    return model
+from ..checkpoint import FORMAT, MANIFEST, base_text_hash, frozen_names
+from ..config import Config, to_dict
+from ..errors import InputError
 
 
 # --------------------------------------------------------------------------------------------
@@ -53,16 +32,6 @@ def package_versions() -> dict:
             out[name] = None
     return out
 
-
-def frozen_names(model) -> set[str]:
-    base = getattr(model, "base_frozen", None)
-    return set(base) if base is not None else set(model.frozen_parameter_names())
-
-
-def base_text_hash(cfg: Config) -> str:
-    """sha256 of the base text model's weights file (what the skipped weights are re-loaded from)."""
-    from ..models.text_encoder import base_model_hash
-    return base_model_hash(cfg.model.text_model_path)
 
 
 def trained_state(model) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -80,6 +49,7 @@ def trained_state(model) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
             first_by_ptr[key] = name
         tensors[name] = tensor.detach().cpu().contiguous().clone()
     return tensors, aliases
+
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,66 +97,6 @@ def _remove_unreferenced(directory: Path, keep: set) -> None:
         for path in directory.glob(pattern):
             if path.name not in keep:
                 path.unlink(missing_ok=True)
-
-
-# --------------------------------------------------------------------------------------------
-def read_manifest(directory: str | Path) -> dict:
-    path = Path(directory) / MANIFEST
-    if not path.is_file():
-        raise InputError(directory, "not a checkpoint folder (no manifest.json)")
-    try:
-        manifest = json.loads(path.read_text())
-    except ValueError as err:
-        raise InputError(path, f"unreadable manifest: {err}") from None
-    if manifest.get("format") != FORMAT:
-        raise InputError(path, f"unknown checkpoint format {manifest.get('format')!r}")
-    return manifest
-
-
-def load_weights(model, directory: str | Path, manifest: dict) -> None:
-    """Load stored weights into a freshly built model, checking the base model and the key sets."""
-    directory = Path(directory)
-    expected = manifest["base_text_hash"]
-    actual = base_text_hash(from_dict(manifest["config"], strict=False))
-    if actual != expected:
-        raise InputError(directory, f"the base text model does not match this checkpoint (hash {actual}, "
-                         f"checkpoint expects {expected}, base {manifest.get('base_text_model')!r}); "
-                         "install the base model it was trained from")
-    path = directory / manifest["weights"]
-    try:
-        tensors = load_file(str(path))
-    except (OSError, Exception) as err:  # safetensors raises its own error types
-        raise InputError(path, f"cannot read the weights: {err}") from None
-    if "lexicon.term_ids" in tensors and hasattr(model, "set_lexicon"):   # a restricted lexicon
-        from ..models.lexicon import Lexicon
-        model.set_lexicon(Lexicon(tensors["lexicon.term_ids"], model.vocab_size))
-    if "caption_head.down" in tensors and hasattr(model, "caption_head"):   # a fitted caption head
-        try:
-            model.caption_head.set_map(tensors["caption_head.down"], tensors.get("caption_head.up", torch.empty(0)))
-        except ValueError as err:
-            raise InputError(path, str(err)) from None
-    own = model.state_dict()
-    unexpected = sorted(set(tensors) - set(own))
-    if unexpected:
-        raise InputError(path, f"weights for parameters the model does not have: {unexpected[:5]}")
-    for name, tensor in tensors.items():
-        if own[name].shape != tensor.shape:
-            raise InputError(path, f"{name}: stored shape {tuple(tensor.shape)} != model {tuple(own[name].shape)}")
-    missing = set(own) - set(tensors) - set(manifest.get("aliases", {})) - frozen_names(model)
-    if missing:
-        raise InputError(path, f"weights missing for: {sorted(missing)[:5]}")
-    with torch.no_grad():
-        for name, tensor in tensors.items():
-            own[name].copy_(tensor)
-
-
-def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu"):
-    """(model, config, manifest) from a checkpoint folder; the model is in eval mode on `device`."""
-    manifest = read_manifest(directory)
-    cfg = from_dict(manifest["config"], strict=False)
-    model = build_model(cfg)
-    load_weights(model, directory, manifest)
-    return model.to(device).eval(), cfg, manifest
 
 
 def load_train_state(directory: str | Path, manifest: dict) -> dict | None:

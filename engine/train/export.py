@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save
 
 from ..errors import SpecError
 from ..atomic import atomic_write_bytes, atomic_write_json
-from .checkpoint import FORMAT, MANIFEST, read_manifest
+from ..checkpoint import FORMAT, MANIFEST, read_manifest
 
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 

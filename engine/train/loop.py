@@ -26,7 +26,8 @@ from tqdm import tqdm
 
 from ..config import Config
 from .batching import Batcher, stable_seed, to_device
-from .checkpoint import frozen_names, rng_state, save_checkpoint, set_rng_state
+from ..checkpoint import frozen_names
+from .checkpoint import rng_state, save_checkpoint, set_rng_state
 from .distributed import DistInfo, all_reduce_mean
 
 

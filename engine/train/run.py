@@ -20,7 +20,8 @@ from ..config import ALL_PHASES, DEFAULT_PHASES, Config
 from ..errors import SpecError
 from . import distributed
 from .batching import Batcher, text_corpus
-from .checkpoint import MANIFEST, build_model, load_train_state, load_weights, read_manifest, save_checkpoint
+from ..checkpoint import MANIFEST, build_model, load_weights, read_manifest
+from .checkpoint import load_train_state, save_checkpoint
 from .loop import PhaseRun, train_phase
 from .phases import make_phase
 

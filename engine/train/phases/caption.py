@@ -30,8 +30,8 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
-from ...inference.captioner import caption_text, special_positions
-from ...inference.encode import encode_motions, encode_texts
+from ...models.caption_text import caption_text, special_positions
+from ...models.encode import encode_motions, encode_texts
 from ...metrics.captioning import CiderD, tokenize_caption
 from ...models.caption_head import evenly_spaced, fit_low_rank_ridge
 from ...models.lexical import keep_top_k

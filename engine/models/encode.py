@@ -3,14 +3,21 @@
 A motion longer than the model's window is cut into overlapping windows; its lexical vector is the
 element-wise max over windows, which is what Eq. 2's max-pool over all its tokens gives, and its
 dense vector the re-normalised mean. Lexical vectors leave the model as scipy CSR in full BERT ids.
+`encode_motion` is the one-motion path of a served request: one batched encoder pass that keeps
+everything later analyses read (the lexical vector, the per-window vectors, the per-joint features).
+Shared by serving, evaluation and training (caption tuning), so it lives with the model.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
+
+from .lexical import keep_top_k
 
 Progress = Callable[[int, int], None] | None
 
@@ -113,14 +120,53 @@ def as_scored(model, vectors: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / norms) @ vectors, dtype=np.float32)
 
 
+@dataclass
+class MotionEncoding:
+    """One encoder pass over one motion: what captioning, explanations and comparisons read.
+
+    p:            (len(lexicon),) the lexical vector as the model scores it (see `as_scored`)
+    vector:       (vocabulary,) the same in full BERT ids, float32
+    windows:      [start, end) frames of each encoder window
+    window_p:     (n_windows, len(lexicon)) each window's vector before the max (a word timeline)
+    features:     (Tp, 22, C) per-joint encoder features per time patch of the whole motion
+    """
+    p: torch.Tensor
+    vector: np.ndarray
+    windows: list[tuple[int, int]]
+    window_p: torch.Tensor
+    features: np.ndarray
+
+
 @torch.no_grad()
-def motion_features(model, joints: np.ndarray) -> np.ndarray:
-    """Per-joint, per-time-patch encoder features (Tp, 22, C) of a whole motion, window after window."""
-    size = model.cfg.max_frames
-    parts = []
-    for a in range(0, len(joints), size):
-        x, mask = pad_batch([joints[a:a + size]], model.device)
-        mt = model.motion_tokens(x, mask)
-        feats = mt.per_joint_features()[0][mt.token_mask[0]]
-        parts.append(feats.float().cpu().numpy())
-    return np.concatenate(parts)
+def encode_motion(model, joints: np.ndarray) -> MotionEncoding:
+    """Every window of one motion through the motion encoder in one batch (one forward pass).
+
+    The lexical vector is the max over windows (Eq. 2's max-pool over all tokens). Windows overlap by
+    half, so each time patch of the features is read from the first window that covers it."""
+    spans = windows(len(joints), model.cfg.max_frames)
+    x, mask = pad_batch([joints[a:b] for a, b in spans], model.device)
+    mt = model.motion_tokens(x, mask)
+    window_p = model.motion_lexical_from_tokens(mt)
+    p = scored_lexical(model, window_p.max(dim=0).values[None])[0]
+    vector = model.lexicon.to_full(p[None])[0].float().cpu().numpy()
+    return MotionEncoding(p, vector, spans, window_p, _features_over_windows(mt, spans, model.cfg.patch_frames,
+                                                                             len(joints)))
+
+
+def scored_lexical(model, p: torch.Tensor) -> torch.Tensor:
+    """(B, len(lexicon)) pooled vectors as the model scores them: the lex_top_k heaviest terms, then
+    L2-normalised for cosine scores (what `as_scored` does to CSR rows)."""
+    if model.cfg.lex_top_k > 0:
+        p = keep_top_k(p, model.cfg.lex_top_k)
+    return F.normalize(p, dim=-1) if model.cfg.lex_score == "cosine" else p
+
+
+def _features_over_windows(mt, spans, patch: int, frames: int) -> np.ndarray:
+    per_joint = mt.per_joint_features()                     # (W, Tp_w, 22, C)
+    patches = -(-frames // patch)
+    out = torch.empty(patches, *per_joint.shape[2:], dtype=per_joint.dtype)
+    for i in range(patches):
+        frame = i * patch
+        w = next(k for k, (a, b) in enumerate(spans) if a <= frame < b)
+        out[i] = per_joint[w, (frame - spans[w][0]) // patch]
+    return out.float().cpu().numpy()
