@@ -26,6 +26,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from results import machine_line, write_section  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "data" / "bandai" / "bandai-namco-dataset-2-bvh.tar.xz"
+# The real motion-description text LexMLM reads beside the captions (the runs in RESULTS.md used it).
+TEXT_FILES = "data.text_files=" + ",".join(str(ROOT.parent / "shared" / "data" / "text" / name)
+                                            for name in ("kitml-sentences.txt", "cmu-trial-descriptions.tsv"))
 DATA = f"bandai:{ARCHIVE}"
 
 # The first rows (before the tiny preset moved to the restricted lexicon) used the full vocabulary: the
@@ -124,7 +127,7 @@ def engine_cli(*args: str, capture: bool = False) -> subprocess.CompletedProcess
 
 def train(name: str, runs: Path, threads: int | None = None) -> Path:
     phases, sets, reuse, _ = EXPERIMENTS[name]
-    sets = ([] if name in CURRENT_PRESET_ROWS else PREVIOUS_PRESET) + sets
+    sets = [TEXT_FILES] + ([] if name in CURRENT_PRESET_ROWS else PREVIOUS_PRESET) + sets
     out = runs / name
     if (out / "manifest.json").exists():
         return out

@@ -180,11 +180,10 @@ class DataConfig:
     specs: tuple[str, ...] = ("synthetic",)
     max_frames: int = 196           # HumanML3D's longest window (9.8 s at 20 fps)
     min_frames: int = 8
-    # Extra caption-like text for LexMLM, read when present; relative paths are resolved
-    # against the repository root (../shared/data is the team's real-data folder).
+    # Extra caption-like text for LexMLM (one sentence a line, or `id<TAB>sentence`), read when present;
+    # relative paths are resolved against the repository root. `make checkpoint` names the files it uses.
     extra_text: bool = True
-    text_files: tuple[str, ...] = ("../shared/data/text/kitml-sentences.txt",
-                                   "../shared/data/text/cmu-trial-descriptions.tsv")
+    text_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,26 +202,34 @@ def preset(name: str) -> Config:
 
 
 def paper_config() -> Config:
-    """The paper's schedule (section 4.1): epochs 50 + 200 + 150 + 20, batch 128 / 64. GPU."""
-    return Config(model=_model_preset("paper"))
+    """The paper (section 4.1, tables 5-9), on a GPU: epochs 50 + 200 + 150 + 20, batch 128 / 64 / 64 / 64,
+    learning rates text 1e-5, motion 1e-4, heads 1e-3 (LexCMLP 1e-5 throughout), the paper's loss weights and
+    mask ratios, and every one of our additions off: no distillation, text anchor or mirror term, LexMMM's
+    decoder trained from scratch, no FLOPs ramp, dot-product scores at T = 1 over all terms of the full
+    vocabulary, the LM head on every motion token, Eq. 4 without the mass normalisation, no extra text, no
+    caption head. `--phases lexmlm,cmmm,lexmmm,lexcmlp` is the paper's recipe (`all` adds caption tuning, ours).
+    """
+    train = TrainConfig(
+        lexmlm=LexMLMConfig(),
+        cmmm=CMMMConfig(),
+        lexmmm=LexMMMConfig(batch_size=64, decoder_from_text=False, w_distill=0.0),
+        lexcmlp=LexCMLPConfig(w_distill=0.0, w_mirror=0.0, w_text_anchor=0.0, distill_literal=0.0,
+                              anchor_literal=0.0),
+        caption=CaptionConfig(head_rank=0),
+        lex_temperature=1.0, flops_ramp=0.0)
+    return Config(model=ModelConfig.paper(), train=train, data=DataConfig(max_frames=196, extra_text=False))
 
 
 def tiny_config() -> Config:
-    """CPU-sized: every phase on ~2,300 Bandai train clips in 28 minutes on 2 cores.
+    """CPU-sized: the whole recipe on 2 cores in tens of minutes (timings in bench/RESULTS.md).
 
-    Step counts are fixed (not epochs) so the wall time does not grow with the dataset. Every phase runs on
-    the restricted lexicon of the training text's own terms (model.lexicon_neighbours=0: 2,165 terms on
-    Bandai with the extra text, 115 from its captions alone), a fraction of the vocabulary projections' cost:
-    300 + 1500 + 400 + 1000 steps, then 600 of caption tuning, timed on Bandai in one run on 2 cores as
-    1.4 + 9.2 + 2.5 + 13.4 + 1.6 minutes (28 in all, with data loading; the previous preset, the same
-    terms plus 8 embedding neighbours each, took 37). That is ~1 epoch of text, 20 / 5.5 / 14 epochs of
-    motion (the paper: 50 / 200 / 150 / 20 epochs on a GPU).
-    LexCMLP's motion and head learning rates are 1e-4 (paper 1e-5) because it gets few steps; its scores
-    are cosines at T=0.05 over each vector's 64 heaviest terms (model.lex_score, model.lex_top_k), with our
-    pull toward the caption's vector at weight 1, the mirror term, and the text anchor; both the pull's and
-    the anchor's targets keep the caption's own words at full weight and its expansions at a quarter
-    (distill_literal, anchor_literal), so a raised left hand reads "hand, up, left" (bench/RESULTS.md
-    measures each choice).
+    Step counts are fixed (not epochs) so the wall time does not grow with the dataset. The restricted
+    lexicon of the training text's own terms (no embedding neighbours) keeps the vocabulary projections
+    cheap. LexCMLP's motion and head learning rates are 1e-4 (paper 1e-5) because it gets few steps; its
+    scores are cosines at T = 0.05 over each vector's 64 heaviest terms, with our additions switched on:
+    the pull toward the caption's vector, the mirror term and the text anchor, whose targets keep the
+    caption's own words at full weight and its expansions at a quarter (distill_literal, anchor_literal).
+    bench/RESULTS.md measures each choice.
     """
     train = TrainConfig(
         lexmlm=LexMLMConfig(steps=300, batch_size=32),
@@ -233,16 +240,10 @@ def tiny_config() -> Config:
         caption=CaptionConfig(steps=600, batch_size=32),
         dense=DenseConfig(steps=400, batch_size=32),
         lex_temperature=0.05, log_every=10, checkpoint_every=100)
-    return Config(model=_model_preset("tiny"), train=train, data=DataConfig(max_frames=64))
+    return Config(model=ModelConfig.tiny(), train=train, data=DataConfig(max_frames=64))
 
 
 PRESETS = {"tiny": tiny_config, "paper": paper_config}
-
-
-def _model_preset(name: str) -> ModelConfig:
-    # The models engineer may provide named ModelConfig presets; fall back to the defaults.
-    make = getattr(ModelConfig, name, None)
-    return make() if callable(make) else ModelConfig()
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,9 +16,8 @@ from .errors import InputError, MotionLexError, SpecError
 from .motion import MAX_FILE_BYTES, Motion
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
-# ../shared/data from the repository root: present on the team's machines, absent on a user's.
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-BANDAI_ARCHIVE = SHARED_DATA / "bandai" / "bandai-namco-dataset-2-bvh.tar.xz"
+# More dataset specs to offer in the app's menus, separated by ";" (a spec may hold commas).
+DATASETS_ENV = "MOTIONLEX_DATASETS"
 UPLOAD_SUFFIXES = (".bvh", ".npy")
 
 
@@ -35,11 +34,10 @@ class Engine:
 
     # -- datasets -----------------------------------------------------------------------
     def datasets(self) -> list[str]:
-        """Dataset specs worth offering: the user's --data first, then what this machine has."""
-        specs = [self.data, "synthetic"]
-        if BANDAI_ARCHIVE.exists():
-            specs.append(f"bandai:{BANDAI_ARCHIVE}")
-        return list(dict.fromkeys(specs))
+        """Dataset specs worth offering: the user's --data first, the procedural library, then the specs
+        listed in $MOTIONLEX_DATASETS."""
+        extra = [s.strip() for s in os.environ.get(DATASETS_ENV, "").split(";") if s.strip()]
+        return list(dict.fromkeys([self.data, "synthetic", *extra]))
 
     def dataset(self, spec: str | None = None):
         """The opened Dataset for a spec, opened once per Engine.

@@ -17,10 +17,12 @@ def engine():
     return Engine(data=SPEC)
 
 
-def test_datasets_lists_the_users_spec_first(engine):
+def test_datasets_lists_the_users_spec_first(engine, monkeypatch):
     specs = engine.datasets()
     assert specs[0] == SPEC and "synthetic" in specs
     assert len(specs) == len(set(specs))
+    monkeypatch.setenv("MOTIONLEX_DATASETS", "bvh:/a/b?labels=x.csv; humanml3d:/h,kitml:/k ;")
+    assert engine.datasets()[-2:] == ["bvh:/a/b?labels=x.csv", "humanml3d:/h,kitml:/k"]
 
 
 def test_library_rows(engine):

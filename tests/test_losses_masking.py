@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from engine.train.losses import curriculum_ratio, mask_motion_tokens, mask_tokens
+from engine.models.masking import curriculum_ratio, mask_motion_tokens, mask_tokens
 
 torch.set_num_threads(1)
 CLS, SEP, PAD, MASK = 101, 102, 0, 103

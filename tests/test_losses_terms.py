@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from engine.models.lexical import FlopsWeightSchedule
 from engine.train import losses as L
 
 torch.set_num_threads(1)
@@ -62,7 +63,7 @@ def test_velocity_loss_uses_pairs_of_real_frames_at_20_fps():
 def test_flops_and_its_schedule():
     p = torch.tensor([[1.0, 0.0], [3.0, 2.0]])
     assert L.flops(p).item() == pytest.approx(2.0 ** 2 + 1.0 ** 2)  # batch means 2 and 1
-    schedule = L.FlopsWeightSchedule(1e-3, ramp_steps=10)
+    schedule = FlopsWeightSchedule(1e-3, ramp_steps=10)
     assert [schedule(s) for s in (0, 5, 10, 20)] == pytest.approx([0.0, 2.5e-4, 1e-3, 1e-3])
 
 

@@ -79,5 +79,7 @@ def test_shared_text_files_are_read_when_present():
     if not SHARED_TEXT.is_dir():
         import pytest
         pytest.skip(f"{SHARED_TEXT} is absent (the team's real-data folder)")
-    lines = extra_text_lines(DataConfig())
+    files = tuple(str(SHARED_TEXT / name) for name in ("kitml-sentences.txt", "cmu-trial-descriptions.tsv"))
+    assert extra_text_lines(DataConfig()) == []          # product code names no data folder of ours
+    lines = extra_text_lines(DataConfig(text_files=files))
     assert len(lines) > 8000 and not any("\t" in line for line in lines)

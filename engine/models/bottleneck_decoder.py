@@ -1,9 +1,10 @@
 """Lexical bottleneck masked decoder (paper Eq. 4): reconstruct masked text from p alone.
 
-E_cbow = p . sg(W_te) / (sum_k p_k + eps): the bag of words p reads as a weighted average of word
-embeddings. Normalising by the mass of p (rather than a LayerNorm) keeps E_cbow on the scale of the token
-embeddings it sits beside and makes it independent of the overall magnitude of p, which the FLOPs
-regulariser keeps pushing down; only *which* words p weights, relative to one another, gets through.
+Eq. 4: E_cbow = p . sg(W_te). Ours (model.cbow_normalise, on in `tiny`, off in `paper`): divided by the
+mass of p, sum_k p_k + eps, so the bag of words p reads as a weighted average of word embeddings. That
+keeps E_cbow on the scale of the token embeddings it sits beside and makes it independent of the overall
+magnitude of p, which the FLOPs regulariser keeps pushing down; only *which* words p weights, relative to
+one another, gets through.
 E_cbow is prepended to the (word + position) embeddings of the masked text, the only content source when
 every word is masked; a small transformer then predicts the masked tokens through an MLM head tied to
 sg(W_te). The decoder never moves the word embeddings: every read of W_te is detached.
@@ -27,6 +28,7 @@ class BottleneckDecoder(nn.Module):
     def __init__(self, cfg: ModelConfig, hidden: int = 384, vocab_size: int = 30522, eps: float = 1e-6):
         super().__init__()
         self.eps = eps
+        self.normalise = cfg.cbow_normalise
         self.positions = nn.Parameter(torch.zeros(1, cfg.max_text_len + 1, hidden))  # +1: the E_cbow slot
         nn.init.trunc_normal_(self.positions, std=0.02)
         self.norm_in = nn.LayerNorm(hidden, eps=1e-12)
@@ -42,7 +44,8 @@ class BottleneckDecoder(nn.Module):
         w = _matrix(word_embeddings).detach()
         if lexicon_ids is not None:
             w = w.index_select(0, lexicon_ids)
-        return (p @ w) / (p.sum(-1, keepdim=True) + self.eps)
+        e_cbow = p @ w
+        return e_cbow / (p.sum(-1, keepdim=True) + self.eps) if self.normalise else e_cbow
 
     def decode(self, e_cbow: torch.Tensor, masked_input_ids: torch.Tensor, attention_mask: torch.Tensor,
                word_embeddings, lexicon_ids: torch.Tensor | None = None,

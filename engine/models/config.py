@@ -24,8 +24,9 @@ class ModelConfig:
     max_frames: int = 64                 # longest clip the temporal position table covers
     joint_tokens: str = "parts"          # "joints": 22 tokens per patch | "parts": 7 MoT++ body-part tokens
     motpp: bool = True                   # MoT++ input: per-part MLPs + root-trajectory and foot-contact MLPs
-    lex_pool_windows: int = 4            # motion tokens are max-pooled into windows x parts before the LM head
+    lex_pool_windows: int = 4            # ours: tokens max-pooled into windows x parts before the LM head; 0 = the paper (every token)
     # Lexical bottleneck decoders (LexMLM's for text, LexMMM's for motion).
+    cbow_normalise: bool = True          # ours: E_cbow divided by the mass of p (Eq. 4 has no division)
     decoder_layers: int = 2
     decoder_heads: int = 4
     lexicon: str = "full"                # "full": all vocabulary ids | "restricted": training terms + neighbours
@@ -53,7 +54,7 @@ class ModelConfig:
         if self.patch_frames < 1 or self.max_frames < self.patch_frames:
             raise SpecError("model.patch_frames must be >= 1 and <= model.max_frames")
         for name in ("freeze_text_layers", "lex_pool_windows", "decoder_layers", "motion_depth", "lex_top_k"):
-            if getattr(self, name) < (0 if name in ("freeze_text_layers", "lex_top_k") else 1):
+            if getattr(self, name) < (0 if name in ("freeze_text_layers", "lex_top_k", "lex_pool_windows") else 1):
                 raise SpecError(f"model.{name} is out of range: {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
             raise SpecError(f"model.dropout must be in [0, 1), not {self.dropout}")
@@ -75,9 +76,12 @@ class ModelConfig:
 
     @classmethod
     def paper(cls, **overrides) -> "ModelConfig":
-        # GPU scale: every joint its own token, finer patches, 10 s clips (HumanML3D's 196 frames fit).
+        # GPU scale: every joint its own token, finer patches, 10 s clips (HumanML3D's 196 frames fit). The
+        # paper's model: the LM head reads every motion token, Eq. 4 without the mass normalisation,
+        # dot-product scores over all terms of the full vocabulary, no MoT++ input MLPs.
         base = cls(freeze_text_layers=0, max_text_len=64, motion_dim=256, motion_depth=6, motion_heads=8,
-                   patch_frames=2, max_frames=200, joint_tokens="joints", motpp=False, lex_pool_windows=8,
+                   patch_frames=2, max_frames=200, joint_tokens="joints", motpp=False, lex_pool_windows=0,
+                   cbow_normalise=False, lexicon="full", lex_score="dot", lex_top_k=0,
                    decoder_layers=2, decoder_heads=6, dense_dim=512)
         return replace(base, **overrides)
 

@@ -1,12 +1,17 @@
 """The lexical disentanglement head (paper Eq. 1-3), SPLADE style.
 
 Eq. 1: E_lex = LM-Head(E);  Eq. 2: p = log(1 + ReLU(MaxPool_seq(E_lex)));  Eq. 3: R = sum_k (mean_i p_k)^2.
-For motion, |V| logits are never computed per token: tokens are first max-pooled per (time window x body
-part), then projected and pooled (SPLADE's max over the sequence becomes a max over those few vectors).
+For motion, |V| logits are never held for every token at once: either tokens are first max-pooled per
+(time window x body part) and only those few vectors are projected (ours, model.lex_pool_windows > 0), or,
+as the paper has it (lex_pool_windows = 0), the head reads every token and the max runs over chunks of
+tokens, each chunk recomputed in the backward pass instead of kept.
 """
 from __future__ import annotations
 
 import torch
+from torch.utils.checkpoint import checkpoint
+
+TOKEN_CHUNK = 64   # motion tokens per LM-head call when the head reads every token
 
 
 def lexical_pool(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -61,6 +66,21 @@ def window_pool(tokens: torch.Tensor, token_mask: torch.Tensor, windows: int) ->
 
 def motion_lexical(tokens: torch.Tensor, token_mask: torch.Tensor, mlm_head, windows: int,
                    ids: torch.Tensor | None = None) -> torch.Tensor:
-    """Motion tokens -> p (B, V or len(ids)): window-pool, LM-head (Eq. 1), SPLADE pooling (Eq. 2)."""
-    pooled, mask = window_pool(tokens, token_mask, windows)
-    return lexical_pool(mlm_head(pooled, ids), mask)
+    """Motion tokens (B, Tp, P, H) -> p (B, V or len(ids)): LM-head (Eq. 1), SPLADE pooling (Eq. 2);
+    windows > 0 max-pools the tokens into windows x parts first, windows = 0 reads every token."""
+    if windows > 0:
+        pooled, mask = window_pool(tokens, token_mask, windows)
+        return lexical_pool(mlm_head(pooled, ids), mask)
+    B, Tp, P, H = tokens.shape
+    flat = tokens.reshape(B, Tp * P, H)
+    mask = token_mask[:, :, None].expand(B, Tp, P).reshape(B, Tp * P)
+
+    def chunk_max(x, m):
+        return lexical_pool(mlm_head(x, ids), m)
+
+    p = None
+    for a in range(0, Tp * P, TOKEN_CHUNK):
+        x, m = flat[:, a:a + TOKEN_CHUNK], mask[:, a:a + TOKEN_CHUNK]
+        part = checkpoint(chunk_max, x, m, use_reentrant=False) if torch.is_grad_enabled() else chunk_max(x, m)
+        p = part if p is None else torch.maximum(p, part)
+    return p
