@@ -18,7 +18,7 @@ from .motion import MAX_FILE_BYTES, Motion
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
 # More dataset specs to offer in the app's menus, separated by ";" (a spec may hold commas).
 DATASETS_ENV = "MOTIONLEX_DATASETS"
-UPLOAD_SUFFIXES = (".bvh", ".npy")
+UPLOAD_SUFFIXES = (".bvh", ".npy", ".amc")
 
 
 class Engine:
@@ -224,9 +224,10 @@ class Engine:
 
     # -- files --------------------------------------------------------------------------
     def load_file(self, path: str | os.PathLike, mapping: str | os.PathLike | None = None) -> Motion:
-        """An uploaded or local motion file (.bvh or .npy) as a canonical Motion.
+        """An uploaded or local motion file (.bvh, .npy or CMU's .amc) as a canonical Motion.
 
-        mapping: an optional JSON file {"canonical_joint": "RigJointName"} for unusual BVH rigs.
+        mapping: an optional JSON file {"canonical_joint": "RigJointName"} for unusual BVH rigs, or the
+        .asf skeleton of an .amc (found beside it when not given).
         """
         path = Path(path)
         if path.suffix.lower() not in UPLOAD_SUFFIXES:

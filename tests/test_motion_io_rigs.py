@@ -137,3 +137,67 @@ def test_z_up_bvh_file_is_turned_y_up(tmp_path):
     back = read_bvh(tmp_path / "zup.bvh")
     assert back.meta["up_axis"] == "+Z" and back.meta["mapped_joints"]["pelvis"] == "pelvis"
     assert mean_error(back, motion) <= 0.01
+
+
+def cc_tree():
+    """A Character Creator rig as iClone exports it (centimetres): the pelvis only carries the legs,
+    the spine hangs from CC_Base_Hip beside it, twist bones sit among the named joints."""
+    def leg(s, x):
+        return (f"CC_Base_{s}_Thigh", (x, -5, 0), [(f"CC_Base_{s}_ThighTwist01", (0, -20, 0), []),
+                (f"CC_Base_{s}_Calf", (0, -42, 0), [(f"CC_Base_{s}_Foot", (0, -42, 0), [
+                    (f"CC_Base_{s}_ToeBase", (0, -6, 12), [])])])])
+
+    def arm(s, x):
+        return (f"CC_Base_{s}_Clavicle", (x * 3, 18, 0), [(f"CC_Base_{s}_Upperarm", (x * 14, 0, 0), [
+            (f"CC_Base_{s}_UpperarmTwist01", (x * 12, 0, 0), []),
+            (f"CC_Base_{s}_Forearm", (x * 27, 0, 0), [(f"CC_Base_{s}_Hand", (x * 25, 0, 0), [])])])])
+    head = ("CC_Base_NeckTwist01", (0, 22, 0), [("CC_Base_NeckTwist02", (0, 5, 0), [("CC_Base_Head", (0, 5, 0), [])])])
+    spine = ("CC_Base_Waist", (0, 6, 0), [("CC_Base_Spine01", (0, 12, 0), [("CC_Base_Spine02", (0, 14, 0), [
+        head, arm("L", 1), arm("R", -1), ("CC_Base_L_RibsTwist", (5, 5, 5), [])])])])
+    hip = ("CC_Base_Hip", (0, 100, 0), [("CC_Base_Pelvis", (0, 0, 0), [leg("L", 9), leg("R", -9)]), spine])
+    return ("CC_Base_BoneRoot", (0, 0, 0), [hip])
+
+
+def bvh_of_tree(tree, frames: np.ndarray | None = None) -> str:
+    """BVH text of (name, offset, children) with a 6-channel root and 3 rotations elsewhere."""
+    lines, count = ["HIERARCHY"], [0]
+
+    def emit(node, depth, root=False):
+        name, offset, children = node
+        pad = "\t" * depth
+        lines.append(f"{pad}{'ROOT' if root else 'JOINT'} {name}")
+        lines.append(pad + "{")
+        lines.append(f"{pad}\tOFFSET {offset[0]} {offset[1]} {offset[2]}")
+        channels = ("Xposition Yposition Zposition " if root else "") + "Zrotation Xrotation Yrotation"
+        lines.append(f"{pad}\tCHANNELS {len(channels.split())} {channels}")
+        count[0] += len(channels.split())
+        for child in children:
+            emit(child, depth + 1)
+        if not children:
+            lines.extend([f"{pad}\tEnd Site", pad + "\t{", f"{pad}\t\tOFFSET 0 5 0", pad + "\t}"])
+        lines.append(pad + "}")
+    emit(tree, 0, root=True)
+    frames = np.zeros((2, count[0])) if frames is None else frames
+    lines += ["MOTION", f"Frames: {len(frames)}", "Frame Time: 0.0333333"]
+    lines += [" ".join(f"{v:.6f}" for v in row) for row in frames]
+    return "\n".join(lines) + "\n"
+
+
+def test_character_creator_spine_joints_are_mapped_not_interpolated(tmp_path):
+    rng = np.random.default_rng(11)
+    text = bvh_of_tree(cc_tree())
+    n_channels = len(text.splitlines()[-1].split())
+    frames = np.vstack([np.zeros(n_channels), rng.uniform(-15, 15, n_channels)])
+    (tmp_path / "cc.bvh").write_text(bvh_of_tree(cc_tree(), frames))
+    motion = read_bvh(tmp_path / "cc.bvh")
+    report = motion.meta["mapped_joints"]
+    assert (report["spine1"], report["spine2"], report["spine3"]) == ("CC_Base_Waist", "CC_Base_Spine01",
+                                                                      "CC_Base_Spine02")
+    assert report["pelvis"] == "CC_Base_Pelvis" and report["neck"] == "CC_Base_NeckTwist01"
+    assert report["l_collar"] == "CC_Base_L_Clavicle" and report["l_foot"] == "CC_Base_L_ToeBase"
+    assert "interpolated" not in report.values()
+    # frame 0 is the rest pose: the spine joints sit exactly at the rig's joints, metres up the chain
+    j = motion.joints[0].astype(np.float64)
+    up = [j[JOINT_NAMES.index(b)] - j[JOINT_NAMES.index(a)] for a, b in
+          (("pelvis", "spine1"), ("spine1", "spine2"), ("spine2", "spine3"), ("spine3", "neck"))]
+    assert np.allclose(up, [[0, 0.06, 0], [0, 0.12, 0], [0, 0.14, 0], [0, 0.22, 0]], atol=1e-5)

@@ -1,7 +1,9 @@
 """Readers and writers: every motion file ends as the canonical Motion (engine/motion.py).
 
-load_motion(path, mapping=None) dispatches on the extension; save_motion(motion, path) writes
-.npy (canonical (T, 22, 3) float32) or .bvh (a 22-joint rig whose rotations reproduce the joints).
+load_motion(path, mapping=None) dispatches on the extension: `mapping` is a BVH's optional joint
+mapping JSON, or a CMU .amc's .asf skeleton (found beside it when not given). save_motion(motion,
+path) writes .npy (canonical (T, 22, 3) float32) or .bvh (a 22-joint rig whose rotations reproduce
+the joints).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import numpy as np
 from ..errors import InputError
 from ..motion import Motion
 
-READERS = (".bvh", ".npy")
+READERS = (".bvh", ".npy", ".amc")
 WRITERS = (".bvh", ".npy")
 
 
@@ -27,6 +29,12 @@ def load_motion(path: str | os.PathLike, mapping: str | os.PathLike | None = Non
             raise InputError(mapping, "a joint mapping applies to BVH rigs only, not to .npy joints")
         from .npy_read import read_npy
         return read_npy(path)
+    if suffix == ".amc":
+        from .asf_read import read_amc
+        return read_amc(path, mapping)
+    if suffix == ".asf":
+        raise InputError(path, "an ASF file is the skeleton; give the .amc motion (its .asf is found beside it "
+                         "or passed as the mapping argument)")
     raise InputError(path, f"unknown motion file type {suffix or '(none)'!r}: expected one of {', '.join(READERS)}")
 
 

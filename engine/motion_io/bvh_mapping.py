@@ -115,13 +115,22 @@ def _match_by_rules(names: list[str], taken: dict[str, int]) -> dict[str, int]:
 
 def _spine_rows(chosen, parents, pose, n) -> dict[str, int | np.ndarray]:
     """spine1..3 from the rig's pelvis->neck chain: the nearest chain joint (its index) where one
-    is near the SMPL arc-length fraction, else an interpolation row between two chain joints."""
+    is near the SMPL arc-length fraction, else an interpolation row between two chain joints.
+
+    The chain is the neck's ancestors up to the first one the pelvis shares: the pelvis itself, or
+    the joint above it when the pelvis only carries the legs. Character Creator rigs are so built
+    (CC_Base_Hip -> CC_Base_Pelvis -> thighs, CC_Base_Hip -> Waist -> Spine01 -> Spine02 -> neck),
+    and their three spine joints then become spine1..3 in that order."""
     pelvis, neck = chosen["pelvis"], chosen["neck"]
+    pelvis_line, j = set(), pelvis
+    while j != -1:
+        pelvis_line.add(j)
+        j = parents[j]
     chain, j = [], parents[neck]
-    while j not in (-1, pelvis):
+    while j != -1 and j not in pelvis_line:
         chain.append(j)
         j = parents[j]
-    if j != pelvis:  # neck is not under the pelvis: walk straight from pelvis to neck
+    if j == -1:  # neck and pelvis share no ancestor: walk straight from pelvis to neck
         chain = []
     polyline = [pelvis] + chain[::-1] + [neck]
     seg = np.linalg.norm(np.diff(pose[polyline], axis=0), axis=-1)

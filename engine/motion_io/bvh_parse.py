@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import InputError
-from ..motion import MAX_FILE_BYTES, MAX_FRAMES
+from ..motion import MAX_FRAMES, MAX_RIG_DEPTH, MAX_RIG_JOINTS
+from .textfile import read_text
 
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
 ROTATION_CHANNELS = ("Xrotation", "Yrotation", "Zrotation")
@@ -34,16 +36,21 @@ class BvhClip:
 
 
 class _Tokens:
-    """A cursor over the hierarchy's whitespace-separated tokens with clear errors."""
+    """A lazy cursor over the hierarchy's whitespace-separated tokens with clear errors (lazy so a
+    huge HIERARCHY never becomes a huge list)."""
 
-    def __init__(self, text: str, path: str):
-        self.items, self.pos, self.path = text.split(), 0, path
+    def __init__(self, text: str, stop: int, path: str):
+        self._words, self.path = _WORD.finditer(text, 0, stop), path
 
     def next(self, what: str) -> str:
-        if self.pos >= len(self.items):
+        word = next(self._words, None)
+        if word is None:
             raise InputError(self.path, f"truncated HIERARCHY: expected {what}, found the end")
-        self.pos += 1
-        return self.items[self.pos - 1]
+        return word.group()
+
+    def rest(self) -> str | None:
+        word = next(self._words, None)
+        return None if word is None else word.group()
 
     def expect(self, word: str) -> None:
         got = self.next(repr(word))
@@ -61,10 +68,14 @@ class _Tokens:
         return value
 
 
-def _parse_joint(tok: _Tokens, clip: dict, parent: int) -> None:
-    """Reads `NAME { OFFSET x y z CHANNELS n ... (JOINT ... | End Site {...})* }` after ROOT/JOINT."""
+_WORD = re.compile(r"\S+")
+
+
+def _open_joint(tok: _Tokens, clip: dict, parent: int) -> str:
+    """Reads `NAME { OFFSET x y z CHANNELS n ...` after ROOT/JOINT; returns the name."""
+    if len(clip["names"]) >= MAX_RIG_JOINTS:
+        raise InputError(tok.path, f"the rig has more than {MAX_RIG_JOINTS} joints, the limit")
     name = tok.next("a joint name")
-    index = len(clip["names"])
     clip["names"].append(name)
     clip["parents"].append(parent)
     tok.expect("{")
@@ -72,8 +83,8 @@ def _parse_joint(tok: _Tokens, clip: dict, parent: int) -> None:
     clip["offsets"].append([tok.number(f"OFFSET of {name}") for _ in range(3)])
     tok.expect("CHANNELS")
     count = tok.number(f"channel count of {name}")
-    if count != int(count) or not 0 <= count <= 9:
-        raise InputError(tok.path, f"joint {name!r} has an invalid channel count {count}")
+    if count != int(count) or not 0 <= count <= 9:  # before reading them: a count of 10**9 allocates nothing
+        raise InputError(tok.path, f"joint {name!r} has an invalid channel count {count:g}")
     channels = []
     for _ in range(int(count)):
         raw = tok.next(f"a channel name of {name}")
@@ -81,12 +92,28 @@ def _parse_joint(tok: _Tokens, clip: dict, parent: int) -> None:
             raise InputError(tok.path, f"joint {name!r} has an unknown channel {raw!r}")
         channels.append(KNOWN_CHANNELS[raw.lower()])
     clip["channels"].append(channels)
-    while True:
+    return name
+
+
+def _parse_hierarchy(tok: _Tokens) -> dict:
+    """ROOT and its nested JOINT / End Site blocks, read with an explicit stack (not recursion) so
+    a deep chain ends in a clear error at MAX_RIG_DEPTH instead of a RecursionError."""
+    tok.expect("HIERARCHY")
+    tok.expect("ROOT")
+    clip = {"names": [], "parents": [], "offsets": [], "channels": []}
+    _open_joint(tok, clip, -1)
+    open_joints = [0]  # indices of the joints whose '}' is still to come
+    while open_joints:
+        current = open_joints[-1]
+        name = clip["names"][current]
         word = tok.next(f"JOINT, End Site or '}}' in {name}")
         if word == "}":
-            return
-        if word == "JOINT":
-            _parse_joint(tok, clip, index)
+            open_joints.pop()
+        elif word == "JOINT":
+            if len(open_joints) >= MAX_RIG_DEPTH:
+                raise InputError(tok.path, f"joints are nested more than {MAX_RIG_DEPTH} deep, the limit")
+            _open_joint(tok, clip, current)
+            open_joints.append(len(clip["names"]) - 1)
         elif word == "End":
             tok.expect("Site")
             tok.expect("{")
@@ -96,50 +123,40 @@ def _parse_joint(tok: _Tokens, clip: dict, parent: int) -> None:
             tok.expect("}")
         else:
             raise InputError(tok.path, f"malformed HIERARCHY: unexpected {word!r} inside joint {name!r}")
+    extra = tok.rest()
+    if extra is not None:
+        raise InputError(tok.path, f"malformed HIERARCHY: unexpected {extra!r} after the root joint")
+    return clip
 
 
 def parse_bvh(path: str | os.PathLike) -> BvhClip:
     path = str(path)
-    try:
-        size = os.path.getsize(path)
-    except OSError as err:
-        raise InputError(path, f"cannot read the file ({err.strerror})") from None
-    if size > MAX_FILE_BYTES:  # checked before reading so a huge upload costs nothing
-        raise InputError(path, f"file is {size / 2**20:.0f} MB, more than the {MAX_FILE_BYTES // 2**20} MB limit")
-    try:
-        with open(path, encoding="utf-8", errors="strict") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(path, f"not a readable BVH text file ({err})") from None
-
+    text = read_text(path, "BVH")
     split = re.search(r"^\s*MOTION\s*$", text, flags=re.MULTILINE)
     if not text.lstrip().startswith("HIERARCHY"):
         raise InputError(path, "not a BVH file: it does not start with HIERARCHY")
     if split is None:
         raise InputError(path, "truncated or malformed BVH: no MOTION section")
-    tok = _Tokens(text[:split.start()], path)
-    tok.expect("HIERARCHY")
-    tok.expect("ROOT")
-    clip = {"names": [], "parents": [], "offsets": [], "channels": []}
-    _parse_joint(tok, clip, -1)
-    if tok.pos != len(tok.items):
-        raise InputError(path, f"malformed HIERARCHY: unexpected {tok.items[tok.pos]!r} after the root joint")
-
-    frames, frame_time, rows = _parse_motion_header(text[split.end():], path)
+    clip = _parse_hierarchy(_Tokens(text, split.start(), path))
+    frames, frame_time, body = _parse_motion_header(text, split.end(), path)
     n_channels = sum(len(c) for c in clip["channels"])
-    values = _parse_motion_rows(rows, frames, n_channels, path)
+    values = _parse_motion_rows(_split_rows(text, body, frames, path), frames, n_channels, path)
     return BvhClip(clip["names"], clip["parents"], np.array(clip["offsets"], dtype=np.float64),
                    clip["channels"], frame_time, values)
 
 
-def _parse_motion_header(motion: str, path: str) -> tuple[int, float, list[str]]:
-    lines = motion.strip().splitlines()
-    m_frames = re.fullmatch(r"\s*Frames:\s*(\S+)\s*", lines[0]) if lines else None
-    m_time = re.fullmatch(r"\s*Frame Time:\s*(\S+)\s*", lines[1]) if len(lines) > 1 else None
-    if m_frames is None or m_time is None:
+_MOTION_HEADER = re.compile(r"\s*Frames:[ \t]*(\S+)[ \t]*\r?\n[ \t]*Frame Time:[ \t]*(\S+)[ \t]*(?:\r?\n|$)")
+BLANK_LINES_ALLOWED = 64  # blank lines tolerated among the frames (editors leave a few at the end)
+
+
+def _parse_motion_header(text: str, start: int, path: str) -> tuple[int, float, int]:
+    """(frames, frame time, offset of the first frame row), checked before any row is split so a
+    header declaring millions of frames costs nothing."""
+    match = _MOTION_HEADER.match(text, start)
+    if match is None:
         raise InputError(path, "truncated or malformed MOTION header (expected 'Frames:' and 'Frame Time:' lines)")
     try:
-        frames, frame_time = int(m_frames.group(1)), float(m_time.group(1))
+        frames, frame_time = int(match.group(1)), float(match.group(2))
     except ValueError:
         raise InputError(path, "malformed MOTION header: frame count or frame time is not a number") from None
     if frames <= 0:
@@ -147,8 +164,17 @@ def _parse_motion_header(motion: str, path: str) -> tuple[int, float, list[str]]
     if frames > MAX_FRAMES:
         raise InputError(path, f"{frames} frames is more than the limit of {MAX_FRAMES}")
     if not (np.isfinite(frame_time) and 1e-4 <= frame_time <= 10.0):
-        raise InputError(path, f"implausible Frame Time {m_time.group(1)} seconds")
-    return frames, frame_time, [line for line in lines[2:] if line.strip()]
+        raise InputError(path, f"implausible Frame Time {match.group(2)} seconds")
+    return frames, frame_time, match.end()
+
+
+def _split_rows(text: str, start: int, frames: int, path: str) -> list[str]:
+    """The non-blank frame rows; splits at most frames + BLANK_LINES_ALLOWED times, so a file with
+    far more lines than its header declares is refused without making a string of each."""
+    parts = text[start:].split("\n", frames + BLANK_LINES_ALLOWED)
+    if len(parts) > frames + BLANK_LINES_ALLOWED and parts[-1].strip():
+        raise InputError(path, f"frame count mismatch: the header says {frames} frames, the file has more")
+    return [row for row in (part.strip() for part in parts) if row]
 
 
 def _parse_motion_rows(rows: list[str], frames: int, n_channels: int, path: str) -> np.ndarray:
@@ -184,14 +210,32 @@ def axis_rotations(axis: str, degrees: np.ndarray) -> np.ndarray:
     return np.stack([np.stack(r, axis=-1) for r in rows], axis=-2)
 
 
-def forward_kinematics(clip: BvhClip) -> np.ndarray:
-    """Global joint positions (F, J, 3) in file units.
+FK_CHUNK = 1 << 18  # joint-frames per pass: bounds the rotation matrices held at once for any rig
+
+
+def in_chunks(n_frames: int, n_joints: int, compute: Callable[[slice], np.ndarray]) -> np.ndarray:
+    """compute(frames) over consecutive frame slices of about FK_CHUNK joint-frames, concatenated,
+    so forward kinematics of a long clip of a large rig never holds every frame's matrices."""
+    step = max(1, FK_CHUNK // max(n_joints, 1))
+    return np.concatenate([compute(slice(s, s + step)) for s in range(0, n_frames, step)])
+
+
+def forward_kinematics(clip: BvhClip, reduce: Callable[[np.ndarray], np.ndarray] | None = None,
+                       frames: slice = slice(None)) -> np.ndarray:
+    """Global joint positions (F, J, 3) in file units, computed chunk by chunk.
 
     A joint's rotation channels compose in the order written (`Z X Y` means Rz @ Rx @ Ry).
     Position channels replace the OFFSET (the common convention, e.g. the Bandai-Namco files
-    repeat the offset in them), so a joint without them uses its OFFSET.
+    repeat the offset in them), so a joint without them uses its OFFSET. `reduce` maps each
+    chunk (e.g. to the canonical joints) so only its result is kept; `frames` selects frames.
     """
-    n_frames, n_joints = clip.values.shape[0], len(clip.names)
+    values = clip.values[frames]
+    reduce = reduce or (lambda positions: positions)
+    return in_chunks(len(values), len(clip.names), lambda part: reduce(_fk(clip, values[part])))
+
+
+def _fk(clip: BvhClip, values: np.ndarray) -> np.ndarray:
+    n_frames, n_joints = values.shape[0], len(clip.names)
     positions = np.empty((n_frames, n_joints, 3))
     rotations = np.empty((n_frames, n_joints, 3, 3))
     col = 0
@@ -199,7 +243,7 @@ def forward_kinematics(clip: BvhClip) -> np.ndarray:
         local_t = np.broadcast_to(clip.offsets[j], (n_frames, 3)).copy()
         local_r = np.broadcast_to(np.eye(3), (n_frames, 3, 3))
         for name in channels:
-            column = clip.values[:, col]
+            column = values[:, col]
             if name.endswith("position"):
                 local_t[:, "XYZ".index(name[0])] = column
             else:

@@ -2,24 +2,19 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from ..motion import Motion, canonicalize, resample, validate_joints
-from ..skeleton import FPS
+from ..motion import Motion
 from .bvh_mapping import apply_mapping, build_mapping
 from .bvh_parse import forward_kinematics, parse_bvh
-from .units import to_metres_y_up
+from .canonical import canonical_motion
 
 
 def read_bvh(path: str | os.PathLike, mapping: str | os.PathLike | None = None) -> Motion:
     source = str(path)
     clip = parse_bvh(source)
-    positions = forward_kinematics(clip)
-    weights, report = build_mapping(clip.names, clip.parents, positions[0], source, mapping)
-    joints = apply_mapping(weights, positions)
-    joints, conventions = to_metres_y_up(joints, source)
-    joints = resample(joints, clip.fps, FPS)
-    joints = canonicalize(validate_joints(joints, source))
+    first = forward_kinematics(clip, frames=slice(0, 1))[0]  # the first frame places interpolated joints
+    weights, report = build_mapping(clip.names, clip.parents, first, source, mapping)
+    joints = forward_kinematics(clip, reduce=lambda positions: apply_mapping(weights, positions))
     meta = {"source": source, "format": "bvh", "source_fps": round(clip.fps, 4),
-            "source_frames": int(clip.values.shape[0]), "mapped_joints": report, **conventions}
-    return Motion(joints=joints, fps=FPS, name=Path(source).stem, meta=meta)
+            "source_frames": int(clip.values.shape[0]), "mapped_joints": report}
+    return canonical_motion(joints, clip.fps, source, meta)

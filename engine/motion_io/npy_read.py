@@ -3,16 +3,16 @@
 """
 from __future__ import annotations
 
+import math
 import os
-import pickle
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from ..motion import MAX_FILE_BYTES, MAX_FRAMES, Motion, canonicalize, resample, validate_joints
+from ..motion import MAX_FRAMES, Motion
 from ..skeleton import FPS, JOINT_NAMES
-from .units import to_metres_y_up
+from .canonical import canonical_motion
+from .textfile import check_size
 
 # KIT-ML's 21 joints in its own order.
 KIT_NAMES = ("root", "BP", "BT", "BLN", "BUN", "LS", "LE", "LW", "RS", "RE", "RW",
@@ -71,36 +71,74 @@ def recover_from_ric(features: np.ndarray, joints_num: int) -> np.ndarray:
     return np.concatenate([root[:, None], joints], axis=1)
 
 
-def load_array(path: str) -> np.ndarray:
-    """np.load with the size check first and every failure turned into InputError."""
+SHAPES_EXPECTED = "expected (T,22,3) HumanML3D joints, (T,21,3) KIT-ML joints or (T,263)/(T,251) feature vectors"
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK"
+PICKLE_MAGIC = b"\x80"  # the protocol opcode that starts every binary pickle
+
+
+def _read_header(f, path: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) from the .npy header alone, without touching the data."""
+    start = f.read(len(NPY_MAGIC))
+    if start.startswith(ZIP_MAGIC):
+        raise InputError(path, "it is a zip archive (an .npz renamed .npy?), not a single .npy array")
+    if start.startswith(PICKLE_MAGIC):
+        raise InputError(path, "it holds pickled Python objects, which are refused")
+    if start != NPY_MAGIC:
+        raise InputError(path, "not a readable .npy file (it does not start with the .npy magic bytes)")
+    f.seek(0)
     try:
-        size = os.path.getsize(path)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(f)
+        if version == (2, 0):
+            return np.lib.format.read_array_header_2_0(f)
+    except (ValueError, SyntaxError, TypeError, EOFError) as err:
+        raise InputError(path, f"not a readable .npy file (bad header: {err})") from None
+    raise InputError(path, f"not a readable .npy file (unsupported format version {version[0]}.{version[1]})")
+
+
+def _check_header(shape, dtype: np.dtype, data_bytes: int, path: str) -> int:
+    """Refuses, before loading, what the header alone shows to be unusable; returns the data size."""
+    if dtype.hasobject:
+        raise InputError(path, "it holds pickled Python objects, which are refused")
+    if dtype.kind not in "iuf":
+        raise InputError(path, f"expected a numeric array, got dtype {dtype}")
+    if len(shape) not in (2, 3) or min(shape) < 0:
+        raise InputError(path, f"unrecognised array shape {tuple(shape)}: {SHAPES_EXPECTED}")
+    if shape[0] == 0:
+        raise InputError(path, "the motion has zero frames")
+    if shape[0] > MAX_FRAMES:
+        raise InputError(path, f"{shape[0]} frames is more than the limit of {MAX_FRAMES}")
+    declared = math.prod(shape) * dtype.itemsize  # Python ints: no overflow for any declared shape
+    if declared > data_bytes:
+        raise InputError(path, f"truncated .npy file: the header declares a {tuple(shape)} {dtype} array "
+                         f"({declared} bytes of data) but the file holds {data_bytes}")
+    if declared < data_bytes:
+        raise InputError(path, f"malformed .npy file: {data_bytes - declared} bytes after the declared "
+                         f"{tuple(shape)} {dtype} array")
+    return declared
+
+
+def load_array(path: str) -> np.ndarray:
+    """A numeric .npy array, its header checked (magic, dtype, shape, frames, byte size) before
+    any data is read, so a tiny file declaring a huge array allocates nothing."""
+    size = check_size(path)
+    try:
+        with open(path, "rb") as f:
+            shape, fortran_order, dtype = _read_header(f, path)
+            data_bytes = _check_header(shape, dtype, size - f.tell(), path)
+            data = f.read(data_bytes)
     except OSError as err:
         raise InputError(path, f"cannot read the file ({err.strerror})") from None
-    if size > MAX_FILE_BYTES:
-        raise InputError(path, f"file is {size / 2**20:.0f} MB, more than the {MAX_FILE_BYTES // 2**20} MB limit")
-    try:
-        array = np.load(path, allow_pickle=False)
-    except ValueError as err:  # numpy refuses pickled payloads and object arrays this way
-        if "pickle" in str(err):
-            raise InputError(path, "it holds pickled Python objects, which are refused") from None
-        raise InputError(path, f"not a readable .npy file ({err})") from None
-    except (OSError, EOFError, pickle.UnpicklingError) as err:
-        raise InputError(path, f"not a readable .npy file ({err})") from None
-    if not isinstance(array, np.ndarray):
-        raise InputError(path, "expected a single .npy array, got an .npz archive")
-    if array.dtype == object or not np.issubdtype(array.dtype, np.number):
-        raise InputError(path, f"expected a numeric array, got dtype {array.dtype}")
-    return array
+    if len(data) != data_bytes:
+        raise InputError(path, "truncated .npy file: it changed while being read")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
 
 
 def read_npy(path: str | os.PathLike) -> Motion:
     source = str(path)
     array = load_array(source)
-    if array.ndim == 0 or array.shape[0] == 0:
-        raise InputError(source, "the motion has zero frames")
-    if array.shape[0] > MAX_FRAMES:
-        raise InputError(source, f"{array.shape[0]} frames is more than the limit of {MAX_FRAMES}")
     if not np.isfinite(array).all():
         raise InputError(source, "the array contains NaN or infinite values")
     shape, meta = array.shape, {"source": source, "format": "npy"}
@@ -114,13 +152,10 @@ def read_npy(path: str | os.PathLike) -> Motion:
         if shape[1] == 251:
             joints = np.einsum("ck,fkd->fcd", kit_weights(), joints)
     else:
-        raise InputError(source, f"unrecognised array shape {shape}: expected (T,22,3) HumanML3D joints, "
-                         "(T,21,3) KIT-ML joints or (T,263)/(T,251) feature vectors")
+        raise InputError(source, f"unrecognised array shape {shape}: {SHAPES_EXPECTED}")
     kit = meta["layout"].startswith("kit")
     meta["mapped_joints"] = {c: (next(iter(m)) if len(m) == 1 else "interpolated") if kit else c
                              for c, m in KIT_TO_CANONICAL.items()}
-    joints, conventions = to_metres_y_up(joints, source)  # KIT joints are in millimetres
-    if kit:  # KIT-ML as HumanML3D's scripts process it runs at 12.5 fps
-        joints = resample(joints, KIT_FPS, FPS)
-    joints = canonicalize(validate_joints(joints, source))
-    return Motion(joints=joints, fps=FPS, name=Path(source).stem, meta={**meta, **conventions})
+    # KIT joints are in millimetres (found by the unit detection); KIT-ML as HumanML3D's scripts
+    # process it runs at 12.5 fps
+    return canonical_motion(joints, KIT_FPS if kit else FPS, source, meta)
