@@ -54,12 +54,22 @@ def test_pca_intensities_find_the_moving_joint():
 
 
 def test_disagreement_names_unsaid_and_unseen_words(vocab):
-    motion = vec(vocab, run=2.0, left=1.0)
-    caption_v = vec(vocab, walk=1.5, left=1.0)
-    d = disagreement(motion, caption_v, "A person walks to the left.", vocab)
-    assert [w for w, _ in d["motion_only"]] == ["run"]
-    assert [w for w, _ in d["caption_only"]] == ["walks"] or "walk" not in dict(d["motion_only"])
-    assert 0.0 < d["score"] < 1.0
+    motion = vec(vocab, run=2.0, left=1.0, arm=0.5)
+    caption_v = vec(vocab, walks=1.5, slowly=2.0, left=1.0)
+    caption = "A person walks forward to the left, slowly."
+    d = disagreement(motion, caption_v, caption, vocab)
+    # motion_only: what the motion activates, heaviest first, minus every word the caption says ("left")
+    assert d["motion_only"] == [("run", 2.0), ("arm", 0.5)]
+    # caption_only: the caption's non-stopwords the motion does not activate, with the caption vector's
+    # weight, heaviest first ("left" is activated; "a person to the" are stopwords; "forward" weighs 0)
+    assert d["caption_only"] == [("slowly", 2.0), ("walks", 1.5), ("forward", 0.0)]
+    # score = 1 - cosine: the vectors share only "left" (1 x 1)
+    assert d["score"] == pytest.approx(1.0 - 1.0 / np.sqrt((4 + 1 + 0.25) * (2.25 + 4 + 1)), abs=1e-6)
+    short = disagreement(motion, caption_v, caption, vocab, k=1)
+    assert short["motion_only"] == [("run", 2.0)] and short["caption_only"] == [("slowly", 2.0)]
+    same = disagreement(motion, motion, "run with the left arm", vocab)
+    assert same["score"] == pytest.approx(0.0, abs=1e-6) and same["motion_only"] == same["caption_only"] == []
+    assert disagreement(motion, vec(vocab, jump=1.0), "jump", vocab)["score"] == pytest.approx(1.0)
 
 
 def test_caption_style_and_usage_gaps(vocab):

@@ -1,5 +1,4 @@
-"""Motion featurisation and the factorised motion encoder: shapes, masks, per-joint features, cost."""
-import time
+"""Motion featurisation and the factorised motion encoder: shapes, masks, per-joint features, batching, gradients."""
 from pathlib import Path
 
 import numpy as np
@@ -108,18 +107,30 @@ def test_reconstruction_head_writes_each_tokens_own_joints():
     assert changed == sorted(BODY_PARTS["left_arm"])
 
 
-def test_tiny_forward_backward_timing_print():
-    torch.set_num_threads(2)
-    enc = MotionEncoder(ModelConfig.tiny())
-    joints, mask = walking_joints(64, 64), torch.ones(64, 64, dtype=torch.bool)
-    enc(joints, mask).tokens.square().mean().backward()   # warm-up
-    times = []
-    for _ in range(2):
-        start = time.perf_counter()
-        enc(joints, mask).tokens.square().mean().backward()
-        times.append(time.perf_counter() - start)
-    torch.set_num_threads(1)
-    print(f"\nmotion encoder tiny f+b, batch 64 x 64 frames (16 patches x 7 parts): {min(times):.3f} s")
+def test_full_length_batch_encodes_each_clip_alone_and_trains_every_weight():
+    """Clips of the longest length (64 frames = the whole temporal table): a batch encodes each clip as it
+    is encoded alone, and one backward pass reaches every weight (the mask token only when tokens are hidden)."""
+    torch.manual_seed(0)
+    enc = MotionEncoder(ModelConfig.tiny(dropout=0.0))
+    joints = torch.cat([walking_joints(1, 64, seed=s) * (1.0 + 0.2 * s) for s in range(3)])   # 3 body sizes
+    mask = torch.ones(3, 64, dtype=torch.bool)
+    with torch.no_grad():
+        batch = enc(joints, mask).tokens
+        for i in range(3):
+            alone = enc(joints[i:i + 1], mask[i:i + 1]).tokens
+            assert torch.allclose(batch[i:i + 1], alone, atol=1e-5), i
+    assert batch.shape == (3, 16, 7, 384) and not torch.allclose(batch[0], batch[1], atol=1e-3)
+    enc(joints, mask).tokens.square().mean().backward()
+    named = dict(enc.named_parameters())
+    no_grad = {n for n, p in named.items() if p.grad is None or not (p.grad != 0).any()}
+    assert no_grad == {"mask_token"}
+    assert all(torch.isfinite(p.grad).all() for n, p in named.items() if n != "mask_token")
+    assert (named["temporal_pos"].grad[0] != 0).any(-1).all()    # all 16 patch positions used
+    enc.zero_grad(set_to_none=True)
+    hide = torch.zeros(3, 16, 7, dtype=torch.bool)
+    hide[:, 3, 2] = True
+    enc(joints, mask, hide).tokens.square().mean().backward()
+    assert (named["mask_token"].grad != 0).any()
 
 
 def test_real_humanml3d_clip_has_unit_body_size_and_encodes():
