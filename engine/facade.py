@@ -7,7 +7,6 @@ message is meant for a person, so a front end can show it as is.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from pathlib import Path
@@ -162,18 +161,15 @@ class Engine:
         The preset, phases and overrides are checked here first, so a typo is a message now rather
         than a failed run later. out defaults to runs/<timestamp> in the repository.
         """
-        from .config import ALL_PHASES, apply_overrides, preset as load_preset
+        from .config import apply_overrides, preset as load_preset
+        from .train.run import parse_phases
         from .train.worker import REPO_ROOT, TrainingJob
 
         if self._job is not None and self._job.running:
             raise MotionLexError(f"a training run is already going ({self._job.out_dir}); cancel it first")
         if not data or not data.strip():
             raise SpecError("give a dataset spec to train on, e.g. synthetic")
-        names = [p.strip().lower() for p in (phases or "").split(",") if p.strip()]
-        unknown = [n for n in names if n not in ALL_PHASES + ("all",)]
-        if unknown or not names:
-            raise SpecError(f"unknown phase(s) {', '.join(unknown) or '(none)'}; expected all or some of "
-                            f"{', '.join(ALL_PHASES)}")
+        parse_phases(phases or "")                      # raises SpecError on an unknown phase
         overrides = [o.strip() for o in overrides or [] if o.strip()]
         apply_overrides(load_preset(preset), overrides)          # raises SpecError on a bad key or value
         if max_minutes is not None and max_minutes <= 0:
@@ -184,20 +180,14 @@ class Engine:
             out_dir = REPO_ROOT / out_dir
         if (out_dir / "manifest.json").exists():
             raise MotionLexError(f"{out_dir} already holds a trained checkpoint; choose another output folder")
-        self._job = TrainingJob(data.strip(), out_dir, preset, ",".join(names), overrides, max_minutes).start()
+        self._job = TrainingJob(data.strip(), out_dir, preset, phases.strip().lower(), overrides, max_minutes).start()
         return f"{out_dir.name}@{stamp}"
 
     def training_status(self) -> dict:
         """The current run's state ("idle" without one), phase, step / total steps, last metrics, log tail."""
         if self._job is None:
             return {"state": "idle"}
-        status = self._job.status()
-        tail = self._job.log_tail(40)
-        progress = _last_progress_line(tail)
-        if progress:   # the log line carries total steps, which metrics.jsonl does not
-            status.update(progress)
-        status["log_tail"] = tail
-        return status
+        return {**self._job.status(), "log_tail": self._job.log_tail(40)}
 
     def cancel_training(self) -> dict:
         if self._job is None or not self._job.running:
@@ -246,18 +236,6 @@ class Engine:
         except (ValueError, IndexError, KeyError, UnicodeDecodeError, OSError) as err:
             # A reader tripping over a malformed file is the file's fault, not a crash.
             raise InputError(path.name, f"cannot read this file ({type(err).__name__}: {err})") from None
-
-
-_PROGRESS_LINE = re.compile(r"^\[(\w+) (\d+)/(\d+)\]", re.M)
-
-
-def _last_progress_line(log: str) -> dict | None:
-    """`[phase step/total] ...` lines that `engine train` prints to its log -> the last one as numbers."""
-    found = _PROGRESS_LINE.findall(log)
-    if not found:
-        return None
-    phase, step, total = found[-1]
-    return {"phase": phase, "step": int(step), "total_steps": int(total)}
 
 
 def _own_clip(motion: Motion, library) -> str | None:

@@ -1,45 +1,32 @@
 """Captioning = the motion's lexical bottleneck decoder at 100% masking, decoded by mask-predict.
 
-Mask-predict (Ghazvininejad et al. 2019): start from [CLS] [MASK]*L [SEP], predict every position,
-then for a few iterations re-mask the least confident positions and predict them again. The length
-L is searched: every candidate length is decoded in one batch, so no separate length predictor has to be
-trained. The decoder's mean log-probability prefers short, generic captions ("A person lifts both hands.");
-so the finished candidates are ranked by how well they say what the motion shows: the cosine between the
-candidate's lexical vector (our text encoder) and the motion's (select="lexical", the default). On 100
-Bandai test takes that raised CIDEr from 0.84 (best log-probability over all lengths) to 1.28
-(bench/RESULTS.md); select="log_prob" keeps the decoder's own choice. To that cosine the default adds, at
-weight `consensus` (0.05), each candidate's agreement with the motion's other candidates (CIDEr-D against
-them, minimum Bayes risk): the candidates of different lengths say the motion in different words, and the
-one the others agree with is the safest phrasing. The defaults were chosen on Bandai's validation split
-(the tiny preset's model after caption tuning): CIDEr 1.53 with 4 iterations and 4 kept lengths, 1.62 with 8
-and 6, 1.60 with 8 and all 11; with the consensus term 1.64 (8 and 6), 1.72 (8 and 8), 1.73 (8 and 9), 1.76
-(8 and 11), 1.68 (4 and 11). Every kept length costs a row in each pass and a text to encode: with that
-model 8 kept lengths captioned a motion in 145 ms on one CPU thread, 11 in 181 ms (the target is 150), so
-8 were kept. The current tiny preset's smaller lexicon made decoding cheaper; on its Bandai model
-(validation / test CIDEr): 8 kept lengths 1.639 / 1.709, 9 1.668 / -, 10 1.689 / 1.764, 11 1.687 / 1.743,
-11 with 6 iterations 1.688 / 1.717, 7 iterations 1.664 / -. 10 are kept: 128 ms a caption p50, 135 ms p95 (bench_serving).
+Mask-predict (Ghazvininejad et al. 2019): start from [CLS] [MASK]*L [SEP], predict every position, then
+for a few iterations re-mask the least confident positions and predict them again. The length L is
+searched: every candidate length is decoded in one batch, so no length predictor has to be trained.
 
 What the decoder reads: with a fitted caption head (models/caption_head.py, fitted by caption tuning) it
-decodes from the head's prediction of the caption vector instead of the motion's own vector, and the
-selection measures agreement with that prediction (validation / test CIDEr at 10 kept lengths, the tiny
-preset's Bandai model: 1.689 / 1.764 from p_m, 1.758 / 1.777 from the head's vector).
+decodes from the head's prediction of the caption vector instead of the motion's own vector.
 
-Neighbour guidance (`neighbours`, what `Engine.caption` and `eval` pass): the captions of the NEIGHBOURS
-library motions closest to the motion (in the model's own lexical space, as the nearest-neighbour baseline
-finds its one) stand in for the references the selection cannot see: each candidate also scores
-`neighbour_weight` x its CIDEr-D against them (document frequencies of the library's captions), minimum
-Bayes risk with retrieved pseudo-references. The words are still the decoder's; the neighbours only choose
-among its candidates. Validation / test CIDEr: 1.851 / 1.873 with 20 neighbours at weight 0.3, 1.860 /
-1.855 with 5 at 0.1, 1.819 / 1.863 with 10 at 0.1; chosen on validation (these with the head's first fit;
-the shipped one, in one eval of the test split: 1.880 guided, 1.785 alone, the nearest-neighbour baseline
-1.525). A motion that is itself a library clip is left out of its own neighbours (`Engine.caption`).
+Choosing among the finished candidates (`choose`): the decoder's mean log-probability prefers short,
+generic captions ("A person lifts both hands."), so by default (select="lexical") a candidate is ranked by
+how well it says what the motion shows: the cosine between its lexical vector (our text encoder) and the
+vector the decoder read, plus `consensus` x its agreement with the motion's other candidates (CIDEr-D
+against them, minimum Bayes risk: the phrasing the other lengths agree with is the safest). select=
+"log_prob" keeps the decoder's own choice. Without neighbours this is "the decoder alone" (eval's
+`captioning.model`, the figure comparable with the seed's Table 3).
 
-The vocabulary projection dominates the cost (30,522 rows per position), so only the first pass runs it
-in full. That pass also prunes: each motion keeps its `keep_lengths` best lengths, and the later passes
-score only a short-list, the `shortlist` best words of every position in the first pass. Their
-log-probabilities are normalised over the short-list, so they slightly overstate the full-vocabulary ones;
-they are only compared with each other.
-"""
+Neighbour guidance (`neighbours`, what the served captioner passes; eval's `retrieval_augmented`): the
+captions of the NEIGHBOURS library motions closest to the motion in the model's lexical space stand in for
+the references the selection cannot see: each candidate also scores `neighbour_weight` x its CIDEr-D
+against them. The words are still the decoder's; the neighbours only choose among its candidates.
+
+Cost: the vocabulary projection dominates (one row per lexicon term per position), so only the first pass
+runs it in full. That pass also prunes: each motion keeps its `keep_lengths` best lengths, and the later
+passes score only a short-list, the `shortlist` best words of every position in the first pass (their
+log-probabilities are normalised over the short-list and only compared with each other). The defaults
+(8 iterations, 10 kept lengths, consensus 0.05, 20 neighbours at weight 0.3) were chosen on Bandai's
+validation split; bench/RESULTS.md ("Captioning: how the defaults were chosen") has the figures.
+
 from __future__ import annotations
 
 from dataclasses import dataclass
