@@ -26,7 +26,7 @@ passes score only a short-list, the `shortlist` best words of every position in 
 log-probabilities are normalised over the short-list and only compared with each other). The defaults
 (8 iterations, 10 kept lengths, consensus 0.05, 20 neighbours at weight 0.3) were chosen on Bandai's
 validation split; bench/RESULTS.md ("Captioning: how the defaults were chosen") has the figures.
-
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
