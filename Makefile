@@ -7,7 +7,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # PyTorch's transparent huge pages: ~20% faster CPU training steps measured on the dev machines.
 export THP_MEM_ALLOC_ENABLE := 1
 
-.PHONY: run test bench checkpoint setup system-deps clean
+.PHONY: run test bench checkpoint checkpoint-open ship setup system-deps clean
 
 setup: $(STAMP)
 
@@ -33,14 +33,34 @@ test: setup system-deps
 bench: setup
 	$(PY) bench/run_all.py
 
-# The shipped default model: the tiny preset trained on the procedural library only (no outside
-# text either), exported as float16 weights, with its evaluation beside it.
+# The shipped default model: the tiny preset trained on the procedural library and Bandai-Namco dataset 2
+# together (joint-dataset training), with real motion-description text in LexMLM when TEXT names it;
+# exported as float16 weights with the default library's encoded index, its evaluation on both test
+# splits and its model card. The model inherits Bandai's CC BY-NC 4.0 licence (see MODEL.md);
+# `make checkpoint-open` is the procedural-only recipe for a model free of that restriction.
+#   make checkpoint BANDAI=/data/bandai-namco-dataset-2-bvh.tar.xz [TEXT=kit-sentences.txt,cmu.tsv]
+BANDAI ?=
+TEXT   ?=
+RUN    ?= runs/default
+TEXT_SET = $(if $(TEXT),--set data.text_files=$(TEXT),)
+
 checkpoint: setup
-	$(PY) -m engine train --data synthetic --preset tiny --phases all --out runs/default --set data.extra_text=false \
-		--set model.lexicon=restricted --set train.cmmm.steps=800 --set train.lexmmm.steps=500 --set train.lexcmlp.steps=300
-	$(PY) -m engine export --checkpoint runs/default --out checkpoints/default
-	$(PY) -m engine eval --checkpoint checkpoints/default --data synthetic --split test --json > checkpoints/default/eval.json.tmp
-	mv checkpoints/default/eval.json.tmp checkpoints/default/eval.json
+	@if [ -z "$(BANDAI)" ] || [ ! -e "$(BANDAI)" ]; then \
+		echo "make checkpoint: BANDAI=... must name the Bandai-Namco dataset 2 archive or folder (got '$(BANDAI)');"; \
+		echo "  e.g. make checkpoint BANDAI=/data/bandai-namco-dataset-2-bvh.tar.xz, or make checkpoint-open for the procedural-only model"; \
+		exit 2; fi
+	$(PY) -m engine train --data synthetic,bandai:$(BANDAI) --preset tiny --phases all --out $(RUN) $(TEXT_SET) --resume
+	$(MAKE) ship RUN=$(RUN) EVAL_DATA="synthetic bandai:$(BANDAI)"
+
+checkpoint-open: setup
+	$(PY) -m engine train --data synthetic --preset tiny --phases all --out runs/open --set data.extra_text=false --resume
+	$(MAKE) ship RUN=runs/open EVAL_DATA=synthetic
+
+# Export a finished run into checkpoints/default with the encoded default library, eval.json and MODEL.md.
+ship: setup
+	$(PY) -m engine export --checkpoint $(RUN) --out checkpoints/default
+	$(PY) -m engine index build --checkpoint checkpoints/default --library synthetic --ship
+	$(PY) bench/model_card.py --checkpoint checkpoints/default --data $(EVAL_DATA)
 
 clean:
 	rm -rf .venv .pytest_cache

@@ -18,6 +18,7 @@ from ..metrics import (caption_metrics, local_effective_rank, method_of_moments,
                        retrieval_threshold)
 from ..vocab import Vocabulary
 from .keywords import keyword_precision
+from .queries import query_evaluation
 from .fidelity import content_fidelity, label_action, label_side, side_fidelity
 from .pose_neighbour import nearest_by_pose
 from ..inference.captioner import NEIGHBOURS
@@ -81,6 +82,7 @@ def evaluate(service, dataset, split: str = "test", captioning: bool = True,
         out["protocols"]["labels"] = retrieval_labels(scores, labels, labels)
         if kind == "lexical":
             out["keywords"] = keyword_precision(motion_vecs, labels, model.tokenizer)
+            out["queries"] = query_evaluation(service, dataset, split)
     if kind == "lexical":
         dense_motion = motion_vecs.toarray()
         out["lexical"] = {
