@@ -93,7 +93,8 @@ def build(engine, demo: gr.Blocks) -> None:
     @guarded("The audit failed", 8, 0)
     def run_audit(spec_value, progress=gr.Progress()):
         report = engine.audit(spec_value, progress=gradio_progress(progress))
-        note = (f"Audited {report['clips']} clips: each caption's and each motion's 5 heaviest words are counted; "
+        note = (f"Audited {report['clips']} clips: each caption's and each motion's 5 heaviest words are counted "
+                "(words only: stop words such as *a*, *the*, *person*, word pieces and punctuation are skipped); "
                 "the table ranks clips by 1 − cosine between motion and caption vectors.")
         base_text = "" if report.get("base_encoder_caption_terms") else f"*Base encoder: {escape(report['base_encoder'])}.*"
         return note, terms_figure(report), summary_markdown(report), usage_figure(report), base_figure(report), \

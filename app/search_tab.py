@@ -8,9 +8,12 @@ from .viewer import motion_plot
 from .wordcloud_view import term_bars
 
 MODES = ["free text", "keywords"]
+# a hit whose score comes only from words that are not displayed (engine/vocab.py: stop words, pieces, ...)
+NO_SHOWN_WORDS = "(only words that are not shown: stop words, word pieces, punctuation)"
 TABLE_HEADERS = ["rank", "id", "score", "caption", "found because"]
 KEYWORD_HINT = ("**Keywords** skip the text encoder: each listed word gets weight 1, `run:2` weighs a word 2, "
-                "`-left` excludes motions that show *left*, e.g. `run:2 jump -left`.")
+                "`-left` excludes motions that show *left* (among their 8 heaviest words, and heavier than "
+                "*right*), e.g. `run:2 jump -left`; `-word` works in free text too.")
 
 
 def gradio_progress(progress: gr.Progress):
@@ -29,18 +32,26 @@ def hit_rows(hits: list[dict]) -> list[list]:
 
 
 def summary(result: dict, spec: str) -> str:
-    mode = "keywords" if result["mode"] == "keywords" else "free text"
+    keywords = result["mode"] == "keywords"
+    mode = "keywords" if keywords else "free text"
     text = f"{len(result['hits'])} hits for *{escape(result['query'])}* ({mode}) in `{escape(spec)}`."
     if result.get("unknown_words"):
-        text += f" Not in the vocabulary (ignored): {escape(', '.join(result['unknown_words']))}."
+        how = "not searched" if keywords else "the text encoder reads them as word pieces; a -word excludes nothing"
+        text += f" Not words of the vocabulary ({how}): {escape(', '.join(result['unknown_words']))}."
+    if result.get("pieces"):
+        pieced = ", ".join(f"{w} ({' '.join(p)})" for w, p in result["pieces"].items())
+        text += f" Searched on their word pieces: {escape(pieced)}."
+    if result.get("inactive_words"):
+        text += (" No motion of this library activates (they find nothing): "
+                 f"{escape(', '.join(result['inactive_words']))}.")
     if not result["hits"]:
-        text += " No motion shares a word with the query."
+        text += " " + escape(result.get("message") or "No motion of this library shares a term with the query.")
     return text
 
 
 def hit_details(hit: dict, rank: int) -> str:
     return (f"**#{rank} · {escape(hit['id'])}** · score {hit['score']:.3f}\n\n*{escape(hit['caption'])}*\n\n"
-            f"**found because:** {escape(words_text(hit['terms'], 8)) or '(no shared words)'}")
+            f"**found because:** {escape(words_text(hit['terms'], 8)) or NO_SHOWN_WORDS}")
 
 
 def build(engine, demo: gr.Blocks) -> None:

@@ -5,14 +5,19 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 from wordcloud import WordCloud
 
+from engine.vocab import is_displayable_word
+
 CLOUD_SIZE = (520, 320)
 BAR_COLOUR = "#1f6fd1"
 
 
 def word_cloud(terms: dict[str, float] | list, size: tuple[int, int] = CLOUD_SIZE,
                colormap: str = "viridis", empty_text: str = "no words") -> Image.Image:
-    """A word cloud sized by the given weights (wordcloud's bundled DejaVu font); a plain card when empty."""
-    weights = {str(w): float(v) for w, v in dict(terms).items() if float(v) > 0}
+    """A word cloud sized by the given weights (wordcloud's bundled DejaVu font); a plain card when empty.
+
+    Only displayable words (engine/vocab.py) are drawn: the engine hands out words already, this keeps a
+    stray piece or stop word of another caller out of the picture."""
+    weights = {str(w): float(v) for w, v in dict(terms).items() if float(v) > 0 and is_displayable_word(str(w))}
     if not weights:
         card = Image.new("RGB", size, "white")
         ImageDraw.Draw(card).text((size[0] // 2, size[1] // 2), empty_text, fill="#888888", anchor="mm")

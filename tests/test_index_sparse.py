@@ -4,7 +4,7 @@ import pytest
 import scipy.sparse as sp
 
 from engine.errors import InputError
-from engine.index import SparseIndex, DenseIndex, top_k_sparsify, query_terms
+from engine.index import ANY_HOLDER, Salience, SparseIndex, DenseIndex, top_k_sparsify, query_terms
 
 V = 500
 
@@ -126,7 +126,7 @@ def test_negative_terms_exclude_or_penalise(regime):
     q = _query(3)
     neg = max(range(V), key=lambda t: len(idx.postings(t)[0]))
     holders = set(idx.postings(neg)[0].tolist())
-    hits = idx.search(q, k=50, negatives={neg})
+    hits = idx.search(q, k=50, negatives={neg}, salience=ANY_HOLDER)
     assert hits and not holders & {h.index for h in hits}
     penalised = idx.search(q, k=400, negatives={neg}, negative_weight=10.0)
     m = idx.matrix()
@@ -135,6 +135,59 @@ def test_negative_terms_exclude_or_penalise(regime):
         assert h.score == pytest.approx(expected[h.index], rel=1e-4, abs=1e-4)
     touched = np.flatnonzero(m @ (q > 0).astype(np.float32))
     assert sorted(h.index for h in penalised) == sorted(touched)  # every touched doc, nothing else
+
+
+def _salient_brute(m: np.ndarray, term: int, top: int, counted=None, opposite=None) -> set[int]:
+    """Documents where fewer than `top` counted terms weigh more than `term` (and it outweighs `opposite`)."""
+    ranked = m if counted is None else np.where(counted[None], m, 0)
+    out = set()
+    for d in np.flatnonzero(m[:, term] > 0):
+        if (ranked[d] > m[d, term]).sum() < top and (opposite is None or m[d, term] > m[d, opposite]):
+            out.add(int(d))
+    return out
+
+
+def test_negative_terms_exclude_the_documents_where_they_are_salient(regime):
+    idx = SparseIndex.build(_vectors(density=0.1), [str(i) for i in range(400)])
+    m = idx.matrix().toarray()
+    q = _query(4)
+    neg = max(range(V), key=lambda t: len(idx.postings(t)[0]))
+    salient = _salient_brute(m, neg, 8)
+    holders = set(np.flatnonzero(m[:, neg] > 0).tolist())
+    assert salient and salient < holders                      # the rule is narrower than "holds the term"
+    np.testing.assert_array_equal(np.sort(idx.salient_documents(neg)), sorted(salient))
+    hits = idx.search(q, k=400, negatives={neg})
+    touched = set(np.flatnonzero(m @ (q > 0).astype(np.float32)).tolist())
+    assert {h.index for h in hits} == touched - salient      # exactly the salient documents are left out
+    scores = m @ q
+    for h in hits:
+        assert h.score == pytest.approx(scores[h.index], rel=1e-4, abs=1e-5)
+    assert all(t != neg for h in hits for t, _ in h.terms)  # an excluding term earns no score
+    # counted terms: only they take ranks, so leaving terms uncounted makes more documents show `neg`
+    counted = np.zeros(V, dtype=bool)
+    counted[::3] = True
+    fewer_ranks = Salience(8, counted)
+    wanted = _salient_brute(m, neg, 8, counted)
+    np.testing.assert_array_equal(np.sort(idx.salient_documents(neg, fewer_ranks)), sorted(wanted))
+    assert wanted >= salient
+    # an opposite: `neg` is salient only where it also outweighs it
+    other = sorted(range(V), key=lambda t: -len(idx.postings(t)[0]))[1]
+    paired = Salience(8, None, {neg: other, other: neg})
+    wanted = _salient_brute(m, neg, 8, None, other)
+    np.testing.assert_array_equal(np.sort(idx.salient_documents(neg, paired)), sorted(wanted))
+    assert {h.index for h in idx.search(q, k=400, negatives={neg}, salience=paired)} == touched - wanted
+    # nothing salient: the positive query alone, through the fast paths
+    none = Salience(top=0)
+    assert [h.index for h in idx.search(q, k=10, negatives={neg}, salience=none)] == \
+        [h.index for h in idx.search(q, k=10)]
+
+
+def test_every_match_showing_the_negative_leaves_no_hit():
+    m = sp.csr_matrix(np.array([[2.0, 1.0, 0, 0], [1.0, 3.0, 0, 0], [0, 0, 1.0, 0]], dtype=np.float32))
+    idx = SparseIndex.build(m, ["a", "b", "c"])
+    assert idx.search({0: 1.0}, k=5, negatives={1}) == []     # both holders of term 0 show term 1
+    assert [h.id for h in idx.search({0: 1.0}, k=5, negatives={1}, salience=Salience(top=1))] == ["a"]
+    assert idx.holders(0) == 2 and idx.holders(3) == 0
 
 
 def test_caption_index_for_motion_to_text():

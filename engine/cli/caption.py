@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ._common import TqdmProgress, add_checkpoint_options, engine_for
+from .search import words_text
 
 
 def add_parser(sub):
@@ -20,5 +21,7 @@ def run(args) -> dict:
     result = engine.caption(motion, args.library, progress=progress)
     progress.close()
     baseline = result.pop("baseline") or {}
+    if not getattr(args, "json", False):
+        result["terms"] = words_text(result["terms"])
     return {"file": args.file, **result, "baseline_caption": baseline.get("caption"),
             "baseline_clip": baseline.get("clip")}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ._common import add_checkpoint_options, engine_for
+from .search import words_text
 
 
 def add_parser(sub):
@@ -31,4 +32,9 @@ def run(args) -> dict:
         out["pca_file"] = args.save_pca
     if args.caption:
         out["comparison"] = engine.compare(motion, args.caption)
+    if not getattr(args, "json", False):   # word lists as 'left (0.80), raise (0.61)'
+        out["terms"] = words_text(out["terms"])
+        for key in ("motion_terms", "caption_terms", "motion_only", "caption_only"):
+            if key in out.get("comparison", {}):
+                out["comparison"][key] = words_text(out["comparison"][key])
     return out

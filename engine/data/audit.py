@@ -43,7 +43,10 @@ def caption_style(captions: list[str]) -> dict:
 
 
 def important_terms(vectors: np.ndarray, vocab: Vocabulary, per_item: int = 5, top: int = 30) -> list:
-    """How often each word is among an item's `per_item` heaviest terms (the seed's Fig. 5b)."""
+    """How often each word is among an item's `per_item` heaviest displayable words (the seed's Fig. 5b).
+
+    Words as Vocabulary.displayable has them: special tokens, punctuation, '##' pieces and stop words
+    ("a", "the", "person", ...) are skipped, so an item's top words are the next heaviest real words."""
     counts = Counter()
     for vec in vectors:
         counts.update(w for w, _ in vocab.top_terms(vec, per_item))

@@ -22,16 +22,29 @@ too long, every posting is scored); the answer is the exhaustive one, ties broke
 document number. Queries with negative terms (`-left`)
 score every posting of their terms: np.add.at(scores, docs, q_w * d_w) per term into a reusable float32
 buffer, then the top k among the touched documents (by one partition of the N scores when the
-postings outnumber N/4); the negative terms exclude every document holding them, or, with `negative_weight=w`,
-subtract w * d_w from the document's score.
+postings outnumber N/4); the negative terms exclude the documents where they are *salient* (Salience below),
+or, with `negative_weight=w`, subtract w * d_w from the score of every document holding them.
+
+Salience (what `-left` means): a lexical model spreads weight over many terms, and a term that captions
+use often ("left") carries some weight in every motion: excluding every document that holds it excludes
+the library. A term t is salient in document d when
+  - fewer than `top` (8) of d's counted terms weigh more than t (t is among d's 8 heaviest words: with the
+    vocabulary's displayable words counted, the 8 biggest words of the motion's word cloud), and
+  - when t has an opposite (left/right, forward/backward, up/down), t weighs more than it in d: a model
+    trained on captions that name sides activates both words of the pair in nearly every motion, and the
+    side it shows is the heavier one (as the audit's side balance counts it).
+Salience(top=None) without opposites is the plain rule "every document holding t".
 
 The same class indexes captions for motion-to-text search: build it over caption vectors with
 caption ids and query it with a motion vector.
 """
 from __future__ import annotations
 
+import hashlib
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,8 +63,32 @@ DENSE_REGIME_FRACTION = 4  # postings >= N / 4: select the top k by one partitio
 # score every posting: each round of the threshold algorithm would score thousands of documents on every
 # term (25 ms vs 5.6 ms at 100k in a trial; bench/bench_retrieval.py measures both paths).
 EARLY_STOP_MAX_TERMS = 8
+SALIENT_TOP = 8        # a negative term excludes a document when it is among the document's 8 heaviest words
 ARRAYS = {"seg_indptr": np.int64, "inv_docs": np.uint16, "inv_weights": np.uint8, "term_scale": np.float32,
           "column_terms": np.uint16, "columns": np.uint8}
+
+
+@dataclass(frozen=True, eq=False)
+class Salience:
+    """When a document *shows* a term, i.e. what a negative term excludes (module doc).
+
+    top: t is salient in d when fewer than `top` counted terms of d weigh more than t (None: whenever d
+    holds t). counted: (V,) bool, the terms that take a rank (e.g. Vocabulary.displayable, so that stop
+    words and punctuation do not push a word out of the top); None counts every term. opposites: term id
+    -> the id of its opposite; such a term is salient only where it outweighs its opposite.
+    """
+    top: int | None = SALIENT_TOP
+    counted: np.ndarray | None = None
+    opposites: Mapping[int, int] = field(default_factory=dict)
+
+    def key(self) -> tuple:
+        """What the per-document thresholds depend on (the index caches them per key)."""
+        if self.counted is None:
+            return self.top, None
+        return self.top, hashlib.sha1(np.packbits(np.asarray(self.counted, dtype=bool)).tobytes()).hexdigest()
+
+
+ANY_HOLDER = Salience(top=None)
 
 
 def blocks_for(n_docs: int) -> int:
@@ -81,6 +118,7 @@ class SparseIndex:
         self.column_terms, self.columns = column_terms, columns
         self._column_of = dict(zip(column_terms.tolist(), range(len(column_terms))))
         self._local = threading.local()  # per-thread score buffer: searches may run concurrently
+        self._thresholds: dict = {}      # Salience.key() -> (N,) float32, see salient_documents
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -151,30 +189,89 @@ class SparseIndex:
             raise ValueError(f"queries have {q.shape[1]} terms, index has {self.vocab_size}")
         return np.asarray((q @ self.matrix().T).todense(), dtype=np.float32)
 
+    def holders(self, term: int) -> int:
+        """How many documents hold `term` (its postings' length)."""
+        if not 0 <= term < self.vocab_size:
+            return 0
+        return int(self.seg_indptr[(term + 1) * self.n_blocks] - self.seg_indptr[term * self.n_blocks])
+
+    def _salience_thresholds(self, salience: Salience) -> np.ndarray:
+        """(N,) float32: each document's `top`-th heaviest counted weight (0 when it has fewer counted terms),
+        computed once per Salience key from the stored vectors."""
+        key = salience.key()
+        found = self._thresholds.get(key)
+        if found is None:
+            n, top = len(self), salience.top
+            found = np.zeros(n, dtype=np.float32)
+            if top is not None and top > 0 and n:
+                m = self.matrix()
+                rows = np.repeat(np.arange(n), np.diff(m.indptr))
+                data = m.data
+                if salience.counted is not None:
+                    keep = np.asarray(salience.counted, dtype=bool)[m.indices]
+                    rows, data = rows[keep], data[keep]
+                order = np.lexsort((-data, rows))
+                first = np.searchsorted(rows[order], np.arange(n))
+                counts = np.bincount(rows, minlength=n)
+                full = counts >= top
+                found[full] = data[order][first[full] + top - 1]
+            elif top is not None:   # top <= 0: nothing is salient
+                found[:] = np.inf
+            self._thresholds[key] = found
+        return found
+
+    def salient_documents(self, term: int, salience: Salience | None = None) -> np.ndarray:
+        """Documents (int64, postings order) where `term` is salient (Salience; None: the default rule)."""
+        salience = Salience() if salience is None else salience
+        docs, weights = self.postings(int(term))
+        if not len(docs):
+            return docs
+        keep = weights >= self._salience_thresholds(salience)[docs]
+        opposite = salience.opposites.get(int(term))
+        if opposite is not None:
+            other_docs, other_weights = self.postings(int(opposite))
+            other = self._buffer("opposite", np.float32, 0)
+            other[other_docs] = other_weights
+            try:
+                keep &= weights > other[docs]
+            finally:
+                other[other_docs] = 0.0
+        return docs[keep]
+
     # ------------------------------------------------------------------ searching
     def search(self, query, k: int = 10, query_top_k: int | None = None, negatives=(),
-               negative_weight: float | None = None, explain: int = 5, exhaustive: bool = False) -> list[Hit]:
+               negative_weight: float | None = None, explain: int = 5, exhaustive: bool = False,
+               salience: Salience | None = None) -> list[Hit]:
         """Top-k documents by dot product with `query`, each with its `explain` strongest (term, q_w*d_w).
 
         query: {term_id: weight}, a dense (V,) array, a (1, V) sparse row or (term_ids, weights).
-        negatives: term ids whose documents are excluded (negative_weight=None) or penalised by
-        negative_weight * d_w. Only documents holding at least one positive query term can be hits.
+        negatives: term ids that exclude the documents where they are salient (negative_weight=None;
+        `salience`, default Salience(): among the document's 8 heaviest terms) or that penalise every
+        document holding them by negative_weight * d_w. Only documents holding at least one positive query
+        term can be hits.
         exhaustive: score every posting of the query's terms (the reference the early stop must match).
         """
         terms, weights = query_terms(query, self.vocab_size, query_top_k)
         negatives = np.fromiter((int(t) for t in negatives), dtype=np.int64)
         if k <= 0 or terms.size == 0:
             return []
-        if terms.size == 1 and negatives.size == 0 and not exhaustive:
+        excluded = []
+        if negatives.size and negative_weight is None:
+            excluded = [d for d in (self.salient_documents(int(t), salience) for t in negatives) if len(d)]
+            negatives = np.zeros(0, dtype=np.int64)   # excluding: the documents are known, the terms score nothing
+        if terms.size == 1 and negatives.size == 0 and not excluded and not exhaustive:
             top, scores = self._one_term(int(terms[0]), float(weights[0]), k)
             return [Hit(str(self.ids[d]), d, s, [(int(terms[0]), s)] if explain > 0 else [])
                     for d, s in zip(top.tolist(), scores.tolist())]
-        if negatives.size == 0 and terms.size <= EARLY_STOP_MAX_TERMS and not exhaustive:
+        if negatives.size == 0 and not excluded and terms.size <= EARLY_STOP_MAX_TERMS and not exhaustive:
             settled = self._early_termination(terms, weights, k)
             if settled is not None:
                 return self._hit_list(*settled, terms, explain)
         postings = [self.postings(int(t)) for t in terms]
-        negative_postings = [self.postings(int(t)) for t in negatives]   # decoded once, used three times
+        if excluded:   # one list of the excluded documents (their weights are not used)
+            negative_postings = [(distinct(np.concatenate(excluded)), None)]
+        else:          # decoded once, used three times
+            negative_postings = [self.postings(int(t)) for t in negatives]
         top, scores = self._accumulate_and_select(postings, weights, negative_postings, negative_weight, k)
         return self._hits(top, scores, terms, weights, postings, negatives, negative_postings, negative_weight,
                           explain)

@@ -1,15 +1,25 @@
 """Keyword queries without a text encoder (Lyu et al. 2025, appendix: "the weight of the keyword is
 directly set to 1"): `run:2 jump -left` -> {run: 2, jump: 1}, negatives {left}.
 
-Syntax, whitespace separated: `word` (weight 1), `word:W` (weight W > 0), `-word` (exclude documents
-holding it). A word missing from the vocabulary is split into word pieces as the tokenizer does
-(`somersault` -> some ##rsa ##ult), each piece taking the word's weight. Repeated words add up. A term
-that is both positive and negative is treated as negative.
+Syntax, whitespace separated: `word` (weight 1), `word:W` (weight W > 0), `-word` (exclude the documents
+where the word is salient: engine/index/inverted.py, Salience). Repeated words add up. A term that is both
+positive and negative is treated as negative.
+
+A word that is not a whole entry of the vocabulary (`zzzqqq`, `somersault`; '##' pieces and special tokens
+are not whole entries) is searched on the word pieces the tokenizer cuts it into (`somersault` -> some ##rsa
+##ult, each piece taking the word's weight) only with pieces=True, and is then listed in KeywordQuery.pieces;
+with pieces=False it is not searched at all (a typo then reads as a typo, not as fragments). The unknown
+words are those that map to no term: with pieces=False every word that is not a whole entry, with
+pieces=True the ones without a searchable piece ([UNK] only, e.g. a snowman).
+The default here is pieces=True, as the tokenizer does: label queries of the keyword evaluation
+(engine/evaluation/keywords.py, `squat`) and word weights of generation (engine/models/text_condition.py)
+rely on it; the search engine asks for pieces=False unless the user asks for pieces.
 """
 from __future__ import annotations
 
 import re
 import weakref
+from dataclasses import dataclass, field
 
 from engine.errors import MotionLexError
 
@@ -29,32 +39,45 @@ def word_ids(tokenizer) -> dict[str, int]:
     return vocab
 
 
-def vocabulary(tokenizer) -> list[str]:
-    """Term id -> word piece (the tokenizer's vocabulary in id order)."""
-    vocab = word_ids(tokenizer)
-    words = [""] * (max(vocab.values()) + 1)
-    for w, i in vocab.items():
-        words[i] = w
-    return words
+def whole_word(word: str, vocab: dict[str, int], special: set[int]) -> int | None:
+    """The id of `word` when it is a whole entry of the vocabulary (not a '##' piece, not a special token)."""
+    term = vocab.get(word)
+    return term if term is not None and term not in special and not word.startswith("##") else None
 
 
-def _term_ids(word: str, tokenizer, vocab: dict[str, int], special: set[int]) -> list[int]:
-    if word in vocab and vocab[word] not in special:
-        return [vocab[word]]
+def word_pieces(word: str, tokenizer, vocab: dict[str, int], special: set[int]) -> list[int]:
+    """The ids of the pieces the tokenizer cuts `word` into ([UNK] & co. are not searchable words)."""
     ids = [vocab[p] for p in tokenizer.tokenize(word) if p in vocab]
-    return [i for i in ids if i not in special]  # [UNK] & co. are not searchable words
+    return [i for i in ids if i not in special]
 
 
-def parse_keyword_query(text: str, tokenizer) -> tuple[dict[int, float], set[int], list[str]]:
+@dataclass
+class KeywordQuery:
+    """A parsed keyword query. whole: each typed whole word -> its term id (positive and negative words);
+    pieces: each unknown word searched on its pieces -> their term ids (pieces=True only)."""
+    weights: dict[int, float] = field(default_factory=dict)
+    negatives: set[int] = field(default_factory=set)
+    unknown: list[str] = field(default_factory=list)
+    whole: dict[str, int] = field(default_factory=dict)
+    pieces: dict[str, list[int]] = field(default_factory=dict)
+
+
+def parse_keyword_query(text: str, tokenizer, pieces: bool = True) -> tuple[dict[int, float], set[int], list[str]]:
     """Parse a keyword query into (term weights, negative term ids, words that map to no term).
 
-    Raises MotionLexError for a malformed weight or when no positive keyword is in the vocabulary.
+    pieces: also search an unknown word's word pieces (module doc). Raises MotionLexError for a malformed
+    weight or when no positive keyword is left to search, naming the unknown words.
     """
+    parsed = parse_keywords(text, tokenizer, pieces)
+    return parsed.weights, parsed.negatives, parsed.unknown
+
+
+def parse_keywords(text: str, tokenizer, pieces: bool = True) -> KeywordQuery:
+    """parse_keyword_query with the word each term came from (KeywordQuery)."""
     vocab = word_ids(tokenizer)
     special = set(getattr(tokenizer, "all_special_ids", []) or [])
-    weights: dict[int, float] = {}
-    negatives: set[int] = set()
-    unknown: list[str] = []
+    parsed = KeywordQuery()
+    weights, negatives, unknown = parsed.weights, parsed.negatives, parsed.unknown
     for raw in text.split():
         m = _WORD.match(raw)
         if not m:
@@ -71,10 +94,19 @@ def parse_keyword_query(text: str, tokenizer) -> tuple[dict[int, float], set[int
                 raise MotionLexError(f"keyword {raw!r}: weight {weight!r} is not a number") from None
             if not (w > 0 and w < float("inf")):
                 raise MotionLexError(f"keyword {raw!r}: weight must be a positive number")
-        ids = _term_ids(word, tokenizer, vocab, special)
+        whole = whole_word(word, vocab, special)
+        if whole is not None:
+            ids = [whole]
+            parsed.whole[word] = whole
+        else:
+            ids = word_pieces(word, tokenizer, vocab, special) if pieces else []
+            if ids:
+                parsed.pieces[word] = ids
         if not ids:
-            unknown.append(word)
-        elif neg:
+            if word not in unknown:
+                unknown.append(word)
+            continue
+        if neg:
             negatives.update(ids)
         else:
             for i in ids:
@@ -82,13 +114,10 @@ def parse_keyword_query(text: str, tokenizer) -> tuple[dict[int, float], set[int
     for i in negatives:
         weights.pop(i, None)
     if not weights:
-        detail = f" (not in the vocabulary: {', '.join(unknown)})" if unknown else ""
+        detail = ""
+        if unknown:
+            detail = f" (not words of the vocabulary: {', '.join(unknown)}"
+            detail += ")" if pieces else "; word pieces are searched only on request: pieces=True, --pieces)"
         raise MotionLexError(f"the query {text!r} has no searchable keyword{detail}; "
                              "write words such as 'run jump' or 'wave -left'")
-    return weights, negatives, unknown
-
-
-def keyword_search(index, text: str, tokenizer, k: int = 10, **search_options):
-    """Parse `text` and search `index` (a SparseIndex) with it; returns (hits, unknown words)."""
-    weights, negatives, unknown = parse_keyword_query(text, tokenizer)
-    return index.search(weights, k=k, negatives=negatives, **search_options), unknown
+    return parsed

@@ -2,6 +2,20 @@
 
 Saved beside the checkpoint (<checkpoint>/index/<library hash>/) with a fingerprint of the library,
 the checkpoint weights and the top-k, so it is rebuilt only when one of them changes.
+
+Search results (search_text, search_keywords) are plain dicts:
+  query, mode, query_terms: the query's displayable words and weights (engine/vocab.py);
+  hits: id, score, caption, label, terms (the displayable words that earned the score: stop words, pieces
+        and punctuation count in the score but are not listed);
+  unknown_words: typed words that are not whole words of the vocabulary (keywords: not searched, unless
+        pieces=True, which searches them on their word pieces and lists them in "pieces" instead; free text:
+        the encoder reads them as word pieces; a `-word` among them excludes nothing);
+  inactive_words: typed words that no motion of the library holds, or that are outside the model's lexicon
+        (so no motion can hold them): they find nothing;
+  message: present exactly when there are no hits, saying why: every motion that matches shows a `-word`,
+        or the query's words are inactive (named, with the reason: "'swim' is not in this model's lexicon").
+`-word` excludes a motion only where the word is salient: among the motion's 8 heaviest displayable words
+and, for a side or direction word, heavier than its opposite (engine/index/inverted.py, Salience).
 """
 from __future__ import annotations
 
@@ -13,12 +27,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InputError, MotionLexError
-from ..index import SparseIndex, parse_keyword_query
+from ..index import SALIENT_TOP, Salience, SparseIndex, parse_keywords
 from ..metrics.captioning import CiderD, tokenize_caption
 from ..vocab import Vocabulary
 from ..models.encode import encode_motions, encode_texts
 
 _NEGATIVE = re.compile(r"(?:^|\s)-(\w+)")
+_TYPED = re.compile(r"[^\W\d_]+")   # the words typed in a free-text query (letters only)
+EXPLAIN_POOL = 4   # a hit's explanation reads this many times more terms than it shows, as some are not words
 
 
 class LibrarySearch:
@@ -31,6 +47,9 @@ class LibrarySearch:
         self.motions = _load_or_none(root / "motions", fingerprint)
         self.captions = _load_or_none(root / "captions", fingerprint)
         self.caption_text: list[str] = [cap for c in dataset.clips for cap in c.captions]
+        # what `-word` excludes: the word among a motion's 8 heaviest displayable words (and above its opposite)
+        self.salience = Salience(SALIENT_TOP, vocab.displayable, vocab.opposite_ids())
+        self.lexicon = _lexicon_ids(model)   # term ids the model scores (None: the whole vocabulary)
         if self.motions is None or self.captions is None:
             self._build(root, fingerprint, top_k, progress)
 
@@ -47,31 +66,83 @@ class LibrarySearch:
 
     # ---------------------------------------------------------------- queries
     def search_text(self, query: str, k: int = 10, query_top_k: int | None = None, explain: int = 5) -> dict:
-        """Free text through the text encoder; `-word` in the query excludes motions holding that word."""
-        negatives = {self.vocab.id(w) for w in _NEGATIVE.findall(query)} - {None}
+        """Free text through the text encoder; `-word` in the query excludes the motions where that word is
+        salient (module doc)."""
+        negative_words = [w.lower() for w in _NEGATIVE.findall(query)]
         text = _NEGATIVE.sub(" ", query).strip()
         if not text:
             raise MotionLexError(f"the query {query!r} has no words to search for")
+        typed = list(dict.fromkeys(w.lower() for w in _TYPED.findall(text)))
+        unknown = [w for w in dict.fromkeys(typed + negative_words) if self.vocab.whole_word_id(w) is None]
+        negatives = {self.vocab.whole_word_id(w) for w in negative_words} - {None}
+        shown = [w for w in dict.fromkeys(typed + negative_words)
+                 if self.vocab.whole_word_id(w) is not None and self.vocab.is_displayable(w)]
+        inactive = [w for w in shown if self._inactive(self.vocab.whole_word_id(w))]
         vector = encode_texts(self.model, [text])
         if vector.nnz == 0:
             raise MotionLexError(f"the query {query!r} activates no vocabulary term in this model")
-        hits = self.motions.search(vector, k=k, query_top_k=query_top_k, negatives=negatives, explain=explain)
-        return {"query": query, "mode": "text", "query_terms": self._terms_of(vector.toarray()[0], 10),
-                "hits": [self._motion_hit(h) for h in hits]}
+        hits = self.motions.search(vector, k=k, query_top_k=query_top_k, negatives=negatives,
+                                   explain=explain * EXPLAIN_POOL, salience=self.salience)
+        result = {"query": query, "mode": "text", "query_terms": self._terms_of(vector.toarray()[0], 10),
+                  "unknown_words": unknown, "inactive_words": inactive,
+                  "hits": [self._motion_hit(h, explain) for h in hits]}
+        if not hits:
+            self._explain_empty(result, vector, negatives, query_top_k, inactive)
+        return result
 
-    def search_keywords(self, query: str, k: int = 10, explain: int = 5) -> dict:
-        """The seed's non-parametric query: listed words set to 1 (or word:weight), no text encoder."""
-        weights, negatives, unknown = parse_keyword_query(query, self.model.tokenizer)
-        hits = self.motions.search(weights, k=k, negatives=negatives, explain=explain)
-        terms = sorted(((self.vocab.word(t), w) for t, w in weights.items()), key=lambda x: -x[1])
-        return {"query": query, "mode": "keywords", "query_terms": terms, "unknown_words": unknown,
-                "hits": [self._motion_hit(h) for h in hits]}
+    def search_keywords(self, query: str, k: int = 10, explain: int = 5, pieces: bool = False) -> dict:
+        """The seed's non-parametric query: listed words set to 1 (or word:weight), no text encoder.
+
+        A word that is not a whole word of the vocabulary is reported in unknown_words and not searched, or with
+        pieces=True searched on its word pieces and listed in "pieces"; `-word` excludes the motions where the
+        word is salient (module doc)."""
+        parsed = parse_keywords(query, self.model.tokenizer, pieces=pieces)
+        inactive = [w for w, t in parsed.whole.items() if self._inactive(t)]
+        inactive += [w for w, ids in parsed.pieces.items() if all(self._inactive(t) for t in ids)]
+        hits = self.motions.search(parsed.weights, k=k, negatives=parsed.negatives, explain=explain * EXPLAIN_POOL,
+                                   salience=self.salience)
+        terms = sorted(parsed.weights.items(), key=lambda x: -x[1])
+        result = {"query": query, "mode": "keywords", "query_terms": self.vocab.display_terms(terms),
+                  "unknown_words": parsed.unknown, "inactive_words": inactive,
+                  "hits": [self._motion_hit(h, explain) for h in hits]}
+        if pieces and parsed.pieces:
+            result["pieces"] = {w: [self.vocab.word(t) for t in ids] for w, ids in parsed.pieces.items()}
+        if not hits:
+            self._explain_empty(result, parsed.weights, parsed.negatives, None, inactive)
+        return result
+
+    def _inactive(self, term: int) -> bool:
+        """No motion of the library holds the term (or the model cannot score it at all)."""
+        return self.motions.holders(term) == 0 or (self.lexicon is not None and term not in self.lexicon)
+
+    def _inactive_reason(self, word: str) -> str:
+        term = self.vocab.whole_word_id(word)
+        if term is not None and self.lexicon is not None and term not in self.lexicon:
+            return f"'{word}' is not in this model's lexicon (the {len(self.lexicon)} terms it scores)"
+        return f"no motion of this library activates '{word}'"
+
+    def _explain_empty(self, result: dict, query, negatives: set[int], query_top_k, inactive: list[str]) -> None:
+        """No hits: say why in result["message"] (the `-words` left nothing, or the query's words are inactive).
+        An empty result is an answer, not an error: front ends show the message."""
+        if negatives and self.motions.search(query, k=1, query_top_k=query_top_k, explain=0):
+            names = [f"'{self.vocab.word(t)}'" for t in sorted(negatives)]
+            shown = names[0] if len(names) == 1 else "one of " + ", ".join(names)
+            word = self.vocab.word
+            opposite = "".join(f", with '{word(t)}' heavier than '{word(self.salience.opposites[t])}'"
+                               for t in sorted(negatives) if t in self.salience.opposites)
+            result["message"] = (f"every motion that matches also has {shown} among its salient words (its "
+                                 f"{SALIENT_TOP} heaviest words{opposite}), so none is left")
+            return
+        if inactive:
+            result["message"] = "nothing found: " + "; ".join(self._inactive_reason(w) for w in inactive)
+            return
+        result["message"] = "no motion of this library shares a term with the query"
 
     def motion_to_text(self, vector: np.ndarray, k: int = 5) -> list[dict]:
         """Nearest captions of the library for a motion's full-vocabulary lexical vector (the caption index, m2t)."""
-        hits = self.captions.search(sp.csr_matrix(vector[None]), k=k)
+        hits = self.captions.search(sp.csr_matrix(vector[None]), k=k, explain=5 * EXPLAIN_POOL)
         return [{"caption": self.caption_text[h.index], "clip": h.id.split("#")[0], "score": round(h.score, 4),
-                 "terms": self._words(h.terms)} for h in hits]
+                 "terms": self._words(h.terms, 5)} for h in hits]
 
     def caption_statistics(self) -> CiderD:
         """CIDEr-D document frequencies of the library's captions (built once per library)."""
@@ -80,16 +151,25 @@ class LibrarySearch:
         return self._cider
 
     # ---------------------------------------------------------------- helpers
-    def _motion_hit(self, hit) -> dict:
+    def _motion_hit(self, hit, explain: int = 5) -> dict:
         clip = self.clips[hit.id]
         return {"id": hit.id, "score": round(float(hit.score), 4), "caption": clip.captions[0] if clip.captions else "",
-                "label": clip.label, "terms": self._words(hit.terms)}
+                "label": clip.label, "terms": self._words(hit.terms, explain)}
 
-    def _words(self, terms) -> list[tuple[str, float]]:
-        return [(self.vocab.word(int(t)), round(float(c), 4)) for t, c in terms]
+    def _words(self, terms, k: int | None = None) -> list[tuple[str, float]]:
+        """The displayable words of (term id, contribution) pairs, at most k (the score counts them all)."""
+        return [(w, round(c, 4)) for w, c in self.vocab.display_terms(terms, k)]
 
     def _terms_of(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        return [(w, round(s, 4)) for w, s in self.vocab.top_terms(vector, k, skip_stopwords=False)]
+        return [(w, round(s, 4)) for w, s in self.vocab.top_terms(vector, k)]
+
+
+def _lexicon_ids(model) -> frozenset[int] | None:
+    """The vocabulary ids a model with a restricted lexicon scores (None: a full-vocabulary model)."""
+    lexicon = getattr(model, "lexicon", None)
+    if lexicon is None or getattr(lexicon, "is_full", True):
+        return None
+    return frozenset(int(t) for t in lexicon.term_ids.cpu().tolist())
 
 
 def _load_or_none(directory: Path, fingerprint: str) -> SparseIndex | None:

@@ -1,0 +1,216 @@
+"""What users see on the shipped model: `-word` means "not", displayed terms are words, unknown and inactive
+words are named, the CLI prints labels as text.
+
+Runs on the shipped checkpoint (checkpoints/default) and the default procedural library (2,000 clips; the
+first search encodes it once and caches the index beside the checkpoint), except the audit, which runs on
+the tiny test checkpoint's 60 clips.
+"""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.errors import MotionLexError
+from engine.facade import Engine
+from engine.vocab import STOPWORDS, Vocabulary, is_displayable_word
+from tests.test_train_helpers import DATA
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECIAL = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"}
+
+# The shipped model barely tells a left kick from a right one: over the library's single kicks, a left kick
+# carries *less* "left" than a right kick (AUC 0.23) and left - right separates them at AUC 0.78 only
+# (wave and raise: 1.0). No salience rule over the motion's own words can then keep left kicks out of the
+# top 5: measured 2 of 5 (keywords) and 1 of 5 (free text), against 3 and 1 with no exclusion at all.
+KICK_SIDES = pytest.mark.xfail(reason="the shipped model does not separate left and right kicks "
+                                      "(kick_left vs kick_right on 'left - right': AUC 0.78)", strict=False)
+NEGATIVE_QUERIES = [
+    ("wave -left", True, "left"),
+    ("raise -right", True, "right"),
+    pytest.param("kick -left", True, "left", marks=KICK_SIDES),
+    ("a person waves -left", False, "left"),
+    ("a person raises -right", False, "right"),
+    pytest.param("a person kicks -left", False, "left", marks=KICK_SIDES),
+]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine()
+
+
+@pytest.fixture(scope="module")
+def sides(engine):
+    return {c.id: set(c.label.get("sides") or []) for c in engine.dataset().clips}
+
+
+@pytest.fixture(scope="module")
+def library(engine):
+    return engine.service().library(engine.dataset())
+
+
+def shown_word_problems(words) -> list[str]:
+    """The displayed words that are not words: special tokens, punctuation, '##' pieces, stop words."""
+    bad = []
+    for word in words:
+        if word in SPECIAL or word.startswith("##") or not re.fullmatch(r"[a-z]{2,}", word) or word in STOPWORDS:
+            bad.append(word)
+    return bad
+
+
+def words_of(pairs) -> list[str]:
+    return [w for w, _ in (pairs.items() if isinstance(pairs, dict) else pairs)]
+
+
+# ------------------------------------------------------------------------------------------------ negatives
+@pytest.mark.parametrize("query, keywords, side", NEGATIVE_QUERIES)
+def test_a_negative_side_keeps_hits_and_keeps_that_side_out_of_the_top_5(engine, sides, query, keywords, side):
+    result = engine.search(query, keywords=keywords, k=20)
+    hits = result["hits"]
+    assert len(hits) >= 5, result.get("message")
+    from_side = [h["id"] for h in hits[:5] if side in sides[h["id"]]]
+    assert from_side == [], f"{query!r}: top 5 holds {from_side} labelled {side}"
+
+
+@pytest.mark.parametrize("query, keywords", [("wave -left", True), ("run:2 jump -left", True),
+                                             ("wave:2 both -left", True), ("a person waves -left", False)])
+def test_a_negative_word_no_longer_empties_the_library(engine, query, keywords):
+    result = engine.search(query, keywords=keywords, k=10)
+    assert len(result["hits"]) == 10 and "message" not in result
+
+
+def test_when_every_match_shows_the_negative_the_message_says_so(engine):
+    # every motion holding "raise" has "arm" among its 8 heaviest words on the shipped model
+    result = engine.search("raise -arm", keywords=True)
+    assert result["hits"] == []
+    assert "'arm'" in result["message"] and "salient" in result["message"]
+    from app.search_tab import summary
+    text = summary(result, "synthetic")
+    assert "'arm'" in text and "shares a word" not in text
+
+
+def test_salience_is_the_word_among_the_top_8_words_and_above_its_opposite(library):
+    index, vocab = library.motions, library.vocab
+    m = index.matrix().tocsr()
+    left, right = vocab.id("left"), vocab.id("right")
+    salient = set(index.salient_documents(left, library.salience).tolist())
+    for d in range(0, len(index), 97):
+        row = m.getrow(d).toarray().ravel()
+        heavier = int(((row > row[left]) & vocab.displayable).sum())
+        expected = row[left] > 0 and heavier < 8 and row[left] > row[right]
+        assert (d in salient) == expected, d
+
+
+# ------------------------------------------------------------------------------------------------ words
+def test_the_displayable_rule_on_the_vocabulary():
+    vocab = Vocabulary.from_model_dir()
+    shown = [w for w, ok in zip(vocab.words, vocab.displayable) if ok]
+    assert shown and shown_word_problems(shown) == []
+    for word in ("left", "up", "jumping", "waves", "kick"):
+        assert vocab.is_displayable(vocab.id(word)) and is_displayable_word(word)
+    for word in ("jo", "ja", "un", "##q", "[CLS]", ".", "a", "the", "person", "someone", "man", "woman", "their"):
+        assert not is_displayable_word(word), word
+        assert vocab.id(word) is None or not vocab.is_displayable(vocab.id(word)), word
+
+
+def test_search_hits_and_query_terms_show_words_only(engine):
+    for query, keywords in (("a person waves the left hand.", False), ("someone kicks with the right foot", False),
+                            ("wave left the", True), ("zzzqqq jump", True)):
+        result = engine.search(query, keywords=keywords, k=10)
+        words = words_of(result["query_terms"]) + [w for h in result["hits"] for w in words_of(h["terms"])]
+        assert words and shown_word_problems(words) == [], query
+        assert all(h["terms"] for h in result["hits"][:3]), query
+    service = engine.service()
+    pieced = service.library(engine.dataset()).search_keywords("zzzqqq jump", pieces=True)
+    assert shown_word_problems(words_of(pieced["query_terms"])) == []
+
+
+def test_caption_explain_and_compare_show_words_only(engine):
+    motion = engine.clip(None, engine.dataset().clips[3].id)
+    analysed = engine.analyse(motion, caption="A person waves with the left hand, then jumps.")
+    cmp = analysed["compare"]
+    for words in (words_of(analysed["caption"]["terms"]), words_of(analysed["explain"]["terms"]),
+                  words_of(cmp["motion_terms"]), words_of(cmp["caption_terms"]), words_of(cmp["motion_only"]),
+                  words_of(cmp["caption_only"]), words_of(engine.text_terms("the person runs, then stops."))):
+        assert words and shown_word_problems(words) == [], words
+    for row in engine.motion_to_text(motion, k=3):
+        assert shown_word_problems(words_of(row["terms"])) == []
+
+
+def test_the_audit_shows_words_only(tiny_checkpoint):
+    report = Engine(checkpoint=str(tiny_checkpoint), data=DATA).audit(DATA)
+    words = words_of(report["caption_terms"]) + words_of(report["motion_terms"])
+    words += words_of(report.get("base_encoder_caption_terms", []))
+    words += [w for side in report["usage"].values() for w in words_of(side)]
+    for row in report["disagreements"]:
+        words += words_of(row["motion_only"]) + words_of(row["caption_only"])
+    assert words and shown_word_problems(words) == []
+
+
+# ------------------------------------------------------------------------------------------------ named words
+def test_a_word_outside_the_vocabulary_is_named_and_not_searched_on_its_pieces(engine, library):
+    result = engine.search("zzzqqq wave", keywords=True)
+    assert result["unknown_words"] == ["zzzqqq"]
+    assert result["query_terms"] == [("wave", 1.0)] and result["hits"]
+    assert "pieces" not in result
+    with pytest.raises(MotionLexError, match="zzzqqq"):
+        engine.search("zzzqqq", keywords=True)
+    pieced = library.search_keywords("zzzqqq wave", pieces=True)     # on request: searched on its pieces
+    assert pieced["unknown_words"] == [] and pieced["pieces"]["zzzqqq"][-1].startswith("##")
+    from app.search_tab import summary
+    assert "zzzqqq" in summary(result, "synthetic") and "zzzqqq" in summary(pieced, "synthetic")
+
+
+def test_a_word_outside_the_lexicon_gets_a_message_naming_it(engine, library):
+    vocab = library.vocab
+    swim = vocab.whole_word_id("swim")
+    assert swim is not None and library.lexicon is not None and swim not in library.lexicon
+    alone = engine.search("swim", keywords=True)
+    assert alone["hits"] == [] and alone["inactive_words"] == ["swim"]
+    assert re.search(r"'swim' is not in this model's lexicon", alone["message"])
+    mixed = engine.search("swim wave", keywords=True)
+    assert mixed["inactive_words"] == ["swim"] and mixed["hits"]
+    text = engine.search("a person waves then swim", k=3)
+    assert "swim" in text["inactive_words"]
+    from app.search_tab import summary
+    assert "swim" in summary(mixed, "synthetic") and "'swim' is not in this model's lexicon" in summary(alone, "")
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=600)
+
+
+def test_the_cli_prints_labels_as_text(engine):
+    engine.search("wave", keywords=True)   # the library's index is built and cached before the CLI runs
+    proc = run_cli("search", "--query", "wave -left", "--keywords", "--k", "3")
+    assert proc.returncode == 0, proc.stderr
+    hits = [line for line in proc.stdout.splitlines() if line.strip().startswith("- id=")]
+    assert len(hits) == 3, proc.stdout
+    for line in hits:
+        assert "{" not in line and "'primitives'" not in line, line
+        assert re.search(r"label=wave (right|both)", line), line
+        assert re.search(r"terms=wave \(0\.\d\d\)", line), line
+    proc = run_cli("search", "--query", "zzzqqq wave", "--keywords", "--k", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["unknown_words"] == ["zzzqqq"] and out["hits"][0]["label_text"].startswith("wave ")
+    proc = run_cli("search", "--query", "zzzqqq wave", "--keywords", "--k", "2", "--pieces")
+    assert proc.returncode == 0, proc.stderr
+    assert "zzzqqq: z ##zz" in proc.stdout and "unknown_words: (none)" in proc.stdout
+
+
+def test_label_text_reads_both_label_kinds():
+    from engine.cli.search import label_text
+    procedural = {"primitives": ["wave_left", "walk"], "style": "energetic", "sides": ["left"],
+                  "parts": [{"primitive": "wave_left", "side": "left", "speed": "slow", "amplitude": "normal",
+                             "reps": None, "direction": None, "in_place": None, "turn_deg": None, "first": None},
+                            {"primitive": "walk", "side": None, "speed": "normal", "amplitude": "normal",
+                             "reps": 2, "direction": "forward", "in_place": None, "turn_deg": None, "first": None}]}
+    assert label_text(procedural) == "wave left (slow), then walk (twice, forward); style energetic"
+    assert label_text({"content": "walk", "style": "elderly", "side": None}) == "content=walk style=elderly"
+    assert label_text(None) == ""
