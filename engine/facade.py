@@ -90,20 +90,24 @@ class Engine:
     def model_info(self) -> dict:
         return self.service().info()
 
-    def build_index(self, spec: str | None = None, top_k: int | None = 128, progress=None) -> dict:
-        """Encode a library with the checkpoint and build (or load) its inverted indexes."""
+    def build_index(self, spec: str | None = None, top_k: int | None = 128, progress=None, ship: bool = False) -> dict:
+        """Encode a library with the checkpoint and build (or load) its inverted indexes; ship=True saves them
+        into the checkpoint folder itself (the shipped default library: a first search with no encoding)."""
         search = self.service().library(self.dataset(spec), top_k, progress)
-        return {"library": self.dataset(spec).spec, "motions": len(search.motions), "captions": len(search.captions),
-                "top_k": top_k, "memory_bytes": search.motions.memory_bytes() + search.captions.memory_bytes()}
+        captions = search.caption_index(progress)
+        where = search.ship(progress) if ship else search.root
+        return {"library": self.dataset(spec).spec, "motions": len(search.motions), "captions": len(captions),
+                "top_k": top_k, "memory_bytes": search.motions.memory_bytes() + captions.memory_bytes(),
+                "saved_in": str(where)}
 
     def search(self, query: str, spec: str | None = None, keywords: bool = False, k: int = 10,
-               query_top_k: int | None = None, top_k: int | None = 128, progress=None) -> dict:
+               query_top_k: int | None = None, top_k: int | None = 128, progress=None, pieces: bool = False) -> dict:
         """Text-to-motion search (free text, or keywords with `word:weight` and `-word`) with explanations."""
         if not query or not query.strip():
             raise MotionLexError("type a query, e.g. 'a person waves the left hand' or keywords 'wave left'")
         service = self.service()
         library = service.library(self.dataset(spec), top_k, progress)
-        return service.search(library, query, keywords=keywords, k=k, query_top_k=query_top_k)
+        return service.search(library, query, keywords=keywords, k=k, query_top_k=query_top_k, pieces=pieces)
 
     def analyse(self, motion: Motion, spec: str | None = None, caption: str | None = None, components: int = 3,
                 progress=None) -> dict:

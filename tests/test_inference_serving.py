@@ -214,14 +214,29 @@ def test_caption_head_is_fitted_by_caption_tuning_and_predicts_captions_better_t
     assert mask_predict(model, p[:2], caption_head=False)[0].text and mask_predict(model, p[:2])[0].text
 
 
-def test_index_is_saved_and_reused(engine, tiny_checkpoint):
-    engine.build_index(DATA, top_k=16)
-    saved = list((Path(tiny_checkpoint) / "index").glob("*/motions/manifest.json"))
-    assert saved
+def test_index_is_cached_then_shipped_and_reused(engine, tiny_checkpoint, tmp_path, monkeypatch):
+    """A library's index is written once to the cache; `ship` puts it in the checkpoint, which is then
+    read first: a fresh engine searches without encoding anything (no motion-encoder pass)."""
+    monkeypatch.setenv("MOTIONLEX_CACHE", str(tmp_path / "cache"))
+    built = engine.build_index(DATA, top_k=16)
+    cached = list((tmp_path / "cache" / "index").glob("*/motions/manifest.json"))
+    assert len(cached) == 1 and built["saved_in"].startswith(str(tmp_path / "cache"))
     fresh = Engine(checkpoint=str(tiny_checkpoint), data=DATA)
-    before = {p: p.stat().st_mtime for p in saved}
+    before = {p: p.stat().st_mtime for p in cached}
     fresh.build_index(DATA, top_k=16)
     assert all(p.stat().st_mtime == m for p, m in before.items())   # loaded, not rebuilt
+    shipped = fresh.build_index(DATA, top_k=16, ship=True)
+    assert Path(shipped["saved_in"]).parent == Path(tiny_checkpoint) / "library"
+    word = next(iter(engine.explain(engine.clip(DATA, engine.dataset().clips[0].id))["terms"]))
+    monkeypatch.setenv("MOTIONLEX_CACHE", str(tmp_path / "empty"))
+    third = Engine(checkpoint=str(tiny_checkpoint), data=DATA)
+    model = third.service().model
+    calls = []
+    real = model.motion_tokens
+    monkeypatch.setattr(model, "motion_tokens", lambda *a, **k: calls.append(1) or real(*a, **k))
+    hits = third.search(word, DATA, keywords=True, top_k=16)["hits"]
+    assert hits and calls == []                                    # the shipped index: nothing encoded
+    assert not (tmp_path / "empty" / "index").exists()
 
 
 def run_cli(*args):

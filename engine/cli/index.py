@@ -9,6 +9,8 @@ def add_parser(sub):
     parser.add_argument("action", choices=["build"], help="build (or load, when up to date)")
     add_checkpoint_options(parser)
     parser.add_argument("--top-k", type=int, default=128, help="terms kept per vector (0 = all)")
+    parser.add_argument("--ship", action="store_true",
+                        help="save the index inside the checkpoint folder (make checkpoint does this for the default library)")
     parser.set_defaults(func=run)
     return parser
 
@@ -18,6 +20,6 @@ def run(args) -> dict:
 
     progress = TqdmProgress()
     start = time.perf_counter()
-    result = engine_for(args).build_index(args.library, args.top_k or None, progress)
+    result = engine_for(args).build_index(args.library, args.top_k or None, progress, ship=args.ship)
     progress.close()
     return {**result, "seconds": round(time.perf_counter() - start, 2)}

@@ -1,7 +1,6 @@
 """`python -m engine search --query "..." [--keywords] [--pieces]`: text- or keyword-to-motion search."""
 from __future__ import annotations
 
-import inspect
 
 from ._common import TqdmProgress, add_checkpoint_options, engine_for
 
@@ -48,18 +47,8 @@ def run(args) -> dict:
 
 
 def _search(engine, args, progress) -> dict:
-    options = dict(keywords=args.keywords, k=args.k, query_top_k=args.topk_terms, progress=progress)
-    if not args.pieces:
-        return engine.search(args.query, args.library, **options)
-    if "pieces" in inspect.signature(engine.search).parameters:
-        return engine.search(args.query, args.library, pieces=True, **options)
-    # Engine.search has no `pieces` option yet: ask the library index directly, under the model's lock.
-    service = engine.service()
-    library = service.library(engine.dataset(args.library), progress=progress)
-    with service.lock:
-        if args.keywords:
-            return library.search_keywords(args.query, k=args.k, pieces=True)
-        return library.search_text(args.query, k=args.k, query_top_k=args.topk_terms)
+    return engine.search(args.query, args.library, keywords=args.keywords, k=args.k, query_top_k=args.topk_terms,
+                         pieces=args.pieces, progress=progress)
 
 
 def words_text(terms, n: int | None = None) -> str:

@@ -7,7 +7,9 @@
 - Side separation: for a query naming a side, the mean score of that side's motions minus the mean score
   of the opposite side's motions of the same action (how far apart the two sides rank).
 - Negative keywords: `wave -left` must return motions, none of its top 5 of the excluded side.
-The library searched is the split itself (ModelService.library over dataset.subset(split)).
+The library searched is the split itself (ModelService.library over dataset.subset(split)). Words that
+BERT's vocabulary holds only as pieces ("jog", "squat") are searched on their pieces, as a user asking
+for it (pieces=True) gets them.
 """
 from __future__ import annotations
 
@@ -79,7 +81,7 @@ def _negatives(service, library, performs: dict, k: int) -> dict:
 
 
 def _hits(service, library, query: str, k: int) -> list[dict]:
-    return service.search(library, query, keywords=True, k=k)["hits"]
+    return service.search(library, query, keywords=True, k=k, pieces=True)["hits"]
 
 
 def _mirror(action: str) -> str | None:

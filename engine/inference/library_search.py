@@ -1,7 +1,11 @@
 """A library's motions and captions in inverted indexes built from one checkpoint's vectors.
 
-Saved beside the checkpoint (<checkpoint>/index/<library hash>/) with a fingerprint of the library,
-the checkpoint weights and the top-k, so it is rebuilt only when one of them changes.
+An index is named by a fingerprint of the library, the checkpoint weights and the top-k, so it is rebuilt
+only when one of them changes. It is read from the checkpoint's own `library/<fingerprint>/` when the
+checkpoint ships it (`index build --ship`: the default library of checkpoints/default, so a first search
+needs no encoding), else from the cache (`$MOTIONLEX_CACHE/index/<fingerprint>/`), where it is written once
+after encoding. The motion index is built when the library is first searched; the caption index (motion-
+to-text, audit) only when first asked for.
 
 Search results (search_text, search_keywords) are plain dicts:
   query, mode, query_terms: the query's displayable words and weights (engine/vocab.py);
@@ -26,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ..data.cache import cache_dir
 from ..errors import InputError, MotionLexError
 from ..index import SALIENT_TOP, Salience, SparseIndex, parse_keywords
 from ..metrics.captioning import CiderD, tokenize_caption
@@ -42,27 +47,38 @@ class LibrarySearch:
                  top_k: int | None = None, progress=None):
         self.model, self.vocab, self.dataset = model, vocab, dataset
         self.clips = {c.id: c for c in dataset.clips}
-        fingerprint = hashlib.sha256(f"{dataset.fingerprint()}|{weights_id}|{top_k}".encode()).hexdigest()[:20]
-        root = Path(checkpoint_dir) / "index" / fingerprint
-        self.motions = _load_or_none(root / "motions", fingerprint)
-        self.captions = _load_or_none(root / "captions", fingerprint)
+        self.fingerprint = hashlib.sha256(f"{dataset.fingerprint()}|{weights_id}|{top_k}".encode()).hexdigest()[:20]
+        self.top_k = top_k
+        self.shipped = Path(checkpoint_dir) / "library" / self.fingerprint
+        self.root = self.shipped if (self.shipped / "motions").is_dir() else cache_dir() / "index" / self.fingerprint
         self.caption_text: list[str] = [cap for c in dataset.clips for cap in c.captions]
         # what `-word` excludes: the word among a motion's 8 heaviest displayable words (and above its opposite)
         self.salience = Salience(SALIENT_TOP, vocab.displayable, vocab.opposite_ids())
         self.lexicon = _lexicon_ids(model)   # term ids the model scores (None: the whole vocabulary)
-        if self.motions is None or self.captions is None:
-            self._build(root, fingerprint, top_k, progress)
+        self.motions = _load_or_none(self.root / "motions", self.fingerprint)
+        if self.motions is None:
+            motions = [dataset.motion(c.id).joints for c in dataset.clips]
+            vectors = encode_motions(model, motions, progress=_stage(progress, "encoding motions"))
+            self.motions = SparseIndex.build(vectors, [c.id for c in dataset.clips], top_k)
+            self.motions.save(self.root / "motions", self.fingerprint)
+        self._captions: SparseIndex | None = None
 
-    def _build(self, root: Path, fingerprint: str, top_k: int | None, progress) -> None:
-        clips = self.dataset.clips
-        motions = [self.dataset.motion(c.id).joints for c in clips]
-        vectors = encode_motions(self.model, motions, progress=_stage(progress, "encoding motions"))
-        self.motions = SparseIndex.build(vectors, [c.id for c in clips], top_k)
-        caption_ids = [f"{c.id}#{i}" for c in clips for i in range(len(c.captions))]
-        caption_vectors = encode_texts(self.model, self.caption_text, progress=_stage(progress, "encoding captions"))
-        self.captions = SparseIndex.build(caption_vectors, caption_ids, top_k)
-        self.motions.save(root / "motions", fingerprint)
-        self.captions.save(root / "captions", fingerprint)
+    def caption_index(self, progress=None) -> SparseIndex:
+        """The caption index (motion-to-text, audit), built on first use."""
+        if self._captions is None:
+            self._captions = _load_or_none(self.root / "captions", self.fingerprint)
+        if self._captions is None:
+            caption_ids = [f"{c.id}#{i}" for c in self.dataset.clips for i in range(len(c.captions))]
+            vectors = encode_texts(self.model, self.caption_text, progress=_stage(progress, "encoding captions"))
+            self._captions = SparseIndex.build(vectors, caption_ids, self.top_k)
+            self._captions.save(self.root / "captions", self.fingerprint)
+        return self._captions
+
+    def ship(self, progress=None) -> Path:
+        """Save both indexes into the checkpoint's own library/ folder (what `index build --ship` does)."""
+        self.caption_index(progress).save(self.shipped / "captions", self.fingerprint)
+        self.motions.save(self.shipped / "motions", self.fingerprint)
+        return self.shipped
 
     # ---------------------------------------------------------------- queries
     def search_text(self, query: str, k: int = 10, query_top_k: int | None = None, explain: int = 5) -> dict:
@@ -140,7 +156,7 @@ class LibrarySearch:
 
     def motion_to_text(self, vector: np.ndarray, k: int = 5) -> list[dict]:
         """Nearest captions of the library for a motion's full-vocabulary lexical vector (the caption index, m2t)."""
-        hits = self.captions.search(sp.csr_matrix(vector[None]), k=k, explain=5 * EXPLAIN_POOL)
+        hits = self.caption_index().search(sp.csr_matrix(vector[None]), k=k, explain=5 * EXPLAIN_POOL)
         return [{"caption": self.caption_text[h.index], "clip": h.id.split("#")[0], "score": round(h.score, 4),
                  "terms": self._words(h.terms, 5)} for h in hits]
 

@@ -59,10 +59,10 @@ class ModelService:
             return self._libraries[key]
 
     def search(self, library: LibrarySearch, query: str, keywords: bool = False, k: int = 10,
-               query_top_k: int | None = None) -> dict:
+               query_top_k: int | None = None, pieces: bool = False) -> dict:
         with self.lock:
             if keywords:
-                return library.search_keywords(query, k=k)
+                return library.search_keywords(query, k=k, pieces=pieces)
             return library.search_text(query, k=k, query_top_k=query_top_k)
 
     def motion_to_text(self, library: LibrarySearch, encoding: MotionEncoding, k: int = 5) -> list[dict]:
@@ -121,7 +121,7 @@ class ModelService:
         search = self.library(dataset, progress=progress)
         motions = search.motions.matrix().toarray()
         first = np.cumsum([0] + [len(c.captions) for c in dataset.clips])[:-1]
-        captions = search.captions.matrix()[first].toarray()
+        captions = search.caption_index(progress).matrix()[first].toarray()
         texts = [c.captions[0] if c.captions else "" for c in dataset.clips]
         base = self._base_text_model()
         base_vectors = encode_texts(base, texts).toarray() if base is not None else None
