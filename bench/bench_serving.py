@@ -3,7 +3,10 @@
     python bench/bench_serving.py --checkpoint runs/bandai/lexical --library bandai:/path/archive.tar.xz
 
 Measures on one thread: text query end to end (MiniLM encode + inverted-index search with
-explanations), keyword query, caption of one motion (mask-predict); index size. Storage vs R@10
+explanations), keyword query, caption of one motion (mask-predict); index size. In fresh processes (as a
+user starting the app): the first search and the first caption after start (the shipped checkpoint
+carries its default library's index), and encoding a library the checkpoint does not ship into an empty
+cache (clips per second, on the threads given by --encode-threads). Storage vs R@10
 over document top-k, beside the dense baseline, is bench_retrieval.py's (--checkpoint). Can save the
 library's motion vectors (scipy .npz) for bench_retrieval.py --vectors.
 """
@@ -40,6 +43,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--queries", type=int, default=50)
     ap.add_argument("--captions", type=int, default=20)
     ap.add_argument("--vectors-out", type=Path, default=None, help="save library motion vectors (.npz)")
+    ap.add_argument("--encode-threads", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
 
@@ -59,8 +63,10 @@ def main(argv=None) -> dict:
     text_ms = latency_ms(lambda q: search.search_text(q, k=10), texts)
     keyword_ms = latency_ms(lambda q: search.search_keywords(q, k=10), words)
     motions = [dataset.motion(c.id).joints for c in test[: args.captions]]
-    caption_ms = latency_ms(lambda j: service.caption(j, search), motions)        # as served: guided by the library
-    alone_ms = latency_ms(lambda j: service.caption(j), motions)
+    caption_ms = latency_ms(lambda j: service.caption(service.encode(j), search), motions)   # as served
+    alone_ms = latency_ms(lambda j: service.caption(service.encode(j)), motions)
+    cold = first_requests(args.checkpoint, args.library)
+    encoding = library_encoding(args.checkpoint, args.library, args.encode_threads)
 
     if args.vectors_out:
         sp.save_npz(args.vectors_out, search.motions.matrix())
@@ -70,11 +76,59 @@ def main(argv=None) -> dict:
               "stored_terms_per_motion": round(search.motions.nnz / len(search.motions), 1),
               "text_query_ms": text_ms, "keyword_query_ms": keyword_ms, "caption_ms": caption_ms,
               "caption_without_library_ms": alone_ms, "caption_head": bool(service.model.caption_head.fitted),
+              **cold, **encoding, "load_average": os.getloadavg(),
               "model": {k: getattr(service.config.model, k) for k in ("lexicon", "lex_score", "lex_top_k")}}
     print(json.dumps(result, indent=1))
     if not args.no_write:
         write_section("bench_serving", markdown(result))
     return result
+
+
+COLD = """
+import json, sys, time
+start = time.perf_counter()
+from engine.facade import Engine
+engine = Engine(checkpoint=sys.argv[1], data=sys.argv[2])
+engine.search("wave left hand", keywords=True)
+first_search = time.perf_counter() - start
+clip = engine.dataset().clips[0].id
+engine.caption(engine.clip(None, clip))
+print(json.dumps({"first_search_s": round(first_search, 2),
+                  "first_caption_s": round(time.perf_counter() - start - first_search, 2)}))
+"""
+
+ENCODE = """
+import json, sys, time, torch
+torch.set_num_threads(int(sys.argv[3]))
+from engine.facade import Engine
+engine = Engine(checkpoint=sys.argv[1], data=sys.argv[2])
+dataset = engine.dataset()
+engine.service()
+start = time.perf_counter()
+engine.service().library(dataset, top_k=64)          # not the shipped top-k: encoded into the empty cache
+seconds = time.perf_counter() - start
+print(json.dumps({"library_encoding_s": round(seconds, 1), "library_clips_per_s": round(len(dataset.clips) / seconds, 1),
+                  "encode_threads": int(sys.argv[3])}))
+"""
+
+
+def _fresh_process(code: str, *args: str, cache: str | None = None) -> dict:
+    import subprocess
+    import tempfile
+    env = dict(os.environ, MOTIONLEX_CACHE=cache or tempfile.mkdtemp(prefix="motionlex-bench-"))
+    env.pop("OMP_NUM_THREADS", None)
+    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def first_requests(checkpoint: str, library: str) -> dict:
+    """The first search and caption of a fresh process with an empty cache (what a new user meets)."""
+    return _fresh_process(COLD, checkpoint, library)
+
+
+def library_encoding(checkpoint: str, library: str, threads: int) -> dict:
+    return _fresh_process(ENCODE, checkpoint, library, str(threads))
 
 
 def markdown(r: dict) -> str:
@@ -96,7 +150,12 @@ def markdown(r: dict) -> str:
                        "caption_without_library_ms")):
         lines.append(f"| {name} | {r[key]['p50_ms']} | {r[key]['p95_ms']} |")
     lines += ["", f"Model: lexicon {r['model']['lexicon']}, {r['model']['lex_score']} scores, "
-              f"{r['model']['lex_top_k'] or 'all'} terms kept per vector."]
+              f"{r['model']['lex_top_k'] or 'all'} terms kept per vector.", "",
+              f"A fresh process with an empty cache (a user starting the app): first search {r['first_search_s']} s, "
+              f"first caption {r['first_caption_s']} s after it (the checkpoint ships its default library's index). "
+              f"Encoding a library it does not ship: {r['library_clips_per_s']} clips/s on {r['encode_threads']} threads "
+              f"({r['library_encoding_s']} s for {r['library_clips']} clips, motions only: the caption index is built "
+              f"when first asked for). Load average during the run: {', '.join(f'{x:.1f}' for x in r['load_average'])}."]
     return "\n".join(lines)
 
 
