@@ -50,10 +50,12 @@ checkpoint: setup
 		echo "  e.g. make checkpoint BANDAI=/data/bandai-namco-dataset-2-bvh.tar.xz, or make checkpoint-open for the procedural-only model"; \
 		exit 2; fi
 	$(PY) -m engine train --data synthetic,bandai:$(BANDAI) --preset tiny --phases all --out $(RUN) $(TEXT_SET) --resume
+	$(PY) -m engine train --data synthetic,bandai:$(BANDAI) --preset tiny --phases evaluator,generator,sopo --out $(RUN) $(TEXT_SET) --resume
 	$(MAKE) ship RUN=$(RUN) EVAL_DATA="synthetic bandai:$(BANDAI)"
 
 checkpoint-open: setup
 	$(PY) -m engine train --data synthetic --preset tiny --phases all --out runs/open --set data.extra_text=false --resume
+	$(PY) -m engine train --data synthetic --preset tiny --phases evaluator,generator,sopo --out runs/open --set data.extra_text=false --resume
 	$(MAKE) ship RUN=runs/open EVAL_DATA=synthetic
 
 # Export a finished run into checkpoints/default with the encoded default library, eval.json and MODEL.md.

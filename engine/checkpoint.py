@@ -101,7 +101,9 @@ def load_weights(model, directory: str | Path, manifest: dict) -> None:
     for name, tensor in tensors.items():
         if own[name].shape != tensor.shape:
             raise InputError(path, f"{name}: stored shape {tuple(tensor.shape)} != model {tuple(own[name].shape)}")
-    missing = set(own) - set(tensors) - set(manifest.get("aliases", {})) - frozen_names(model)
+    omitted = tuple(manifest.get("omitted_prefixes") or ())   # parts an export left out as unused
+    missing = {n for n in set(own) - set(tensors) if not (omitted and n.startswith(omitted))}
+    missing = missing - set(manifest.get("aliases", {})) - frozen_names(model)
     if missing:
         raise InputError(path, f"weights missing for: {sorted(missing)[:5]}")
     with torch.no_grad():

@@ -16,12 +16,15 @@ import typing
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 
+from .config_generation import GeneratorTrainConfig, SopoConfig
 from .errors import SpecError
 from .models.config import ModelConfig
+from .models.generator import GeneratorConfig
 
 PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")   # the paper's order (section 3.2)
 DEFAULT_PHASES = PHASES + ("caption",)              # `--phases all`: the paper's four, then caption tuning (ours)
-ALL_PHASES = DEFAULT_PHASES + ("dense",)
+GENERATION_PHASES = ("evaluator", "generator", "sopo")   # after the lexical ones; run in this order
+ALL_PHASES = DEFAULT_PHASES + ("dense",) + GENERATION_PHASES
 TRIPLET_MODES = ("none", "mild", "drop")
 
 
@@ -135,6 +138,19 @@ class DenseConfig(PhaseConfig):
 
 
 @dataclass(frozen=True)
+class EvaluatorConfig(DenseConfig):
+    """The generation evaluator: a separate retrieval model, the dense baseline trained from the base text
+    model and a fresh motion encoder with its own seed, never seen by generator or SoPo training; plus the
+    protocol `eval` runs with it (Guo et al. 2022: repetitions with 95% intervals, multimodality from
+    several samples per prompt; fewer prompts and samples than their 100 x 30 on a CPU)."""
+    seed: int = 1234
+    repetitions: int = 3
+    mm_prompts: int = 16        # prompts with several samples each, for multimodality
+    mm_samples: int = 4         # samples per such prompt (pairs = min(10, samples))
+    max_prompts: int = 0        # test clips generated per repetition (0 = all of the split)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     lexmlm: LexMLMConfig = field(default_factory=LexMLMConfig)
     cmmm: CMMMConfig = field(default_factory=CMMMConfig)
@@ -142,6 +158,9 @@ class TrainConfig:
     lexcmlp: LexCMLPConfig = field(default_factory=LexCMLPConfig)
     caption: CaptionConfig = field(default_factory=CaptionConfig)
     dense: DenseConfig = field(default_factory=DenseConfig)
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    generator: GeneratorTrainConfig = field(default_factory=GeneratorTrainConfig)
+    sopo: SopoConfig = field(default_factory=SopoConfig)
     temperature: float = 0.07       # InfoNCE on L2-normalised (dense) embeddings: CMMM views, dense baseline
     lex_temperature: float = 1.0    # LexCMLP's InfoNCE temperature: 1 for dot products (SPLADE), ~0.05 for cosines
     flops_ramp: float = 0.3         # fraction of a phase's steps over which the FLOPs weight ramps up
@@ -169,7 +188,7 @@ class TrainConfig:
         if self.triplet not in TRIPLET_MODES:
             raise SpecError(f"train.triplet must be one of {', '.join(TRIPLET_MODES)}, got {self.triplet!r}")
 
-    def phase(self, name: str) -> PhaseConfig:
+    def phase(self, name: str):
         if name not in ALL_PHASES:
             raise SpecError(f"unknown phase {name!r}; expected one of {', '.join(ALL_PHASES)}")
         return getattr(self, name)
@@ -191,6 +210,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)   # the text-to-motion network
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,8 +236,10 @@ def paper_config() -> Config:
         lexcmlp=LexCMLPConfig(w_distill=0.0, w_mirror=0.0, w_text_anchor=0.0, distill_literal=0.0,
                               anchor_literal=0.0),
         caption=CaptionConfig(head_rank=0),
+        evaluator=EvaluatorConfig(), generator=GeneratorTrainConfig.paper(), sopo=SopoConfig.paper(),
         lex_temperature=1.0, flops_ramp=0.0)
-    return Config(model=ModelConfig.paper(), train=train, data=DataConfig(max_frames=196, extra_text=False))
+    return Config(model=ModelConfig.paper(), train=train, data=DataConfig(max_frames=196, extra_text=False),
+                  generator=GeneratorConfig.paper())
 
 
 def tiny_config() -> Config:
@@ -239,8 +261,13 @@ def tiny_config() -> Config:
                               w_text_anchor=1.0, distill_literal=0.75, anchor_literal=0.75),
         caption=CaptionConfig(steps=600, batch_size=32),
         dense=DenseConfig(steps=400, batch_size=32),
+        evaluator=EvaluatorConfig(steps=400, batch_size=32, max_prompts=96), generator=GeneratorTrainConfig.tiny(),
+        sopo=SopoConfig.tiny(),
         lex_temperature=0.05, log_every=10, checkpoint_every=100)
-    return Config(model=ModelConfig.tiny(), train=train, data=DataConfig(max_frames=64))
+    # The generator's tiny network (GeneratorConfig.tiny() is smaller, for unit tests) and step budgets:
+    # measured in bench/RESULTS.md ("Generation").
+    return Config(model=ModelConfig.tiny(), train=train, data=DataConfig(max_frames=64),
+                  generator=GeneratorConfig(width=256, depth=4, heads=4, ff=512))
 
 
 PRESETS = {"tiny": tiny_config, "paper": paper_config}

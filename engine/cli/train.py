@@ -4,9 +4,11 @@
     python -m engine train --data bandai:../shared/data/bandai/bandai-namco-dataset-2-bvh.tar.xz \
         --preset tiny --phases lexmlm,cmmm --out runs/b --set train.cmmm.steps=100 --max-minutes 30
     torchrun --nproc_per_node=2 -m engine train ...     (DDP: gloo on CPU, nccl on GPU)
+    python -m engine train --data synthetic --phases evaluator,generator,sopo --base checkpoints/default --out runs/g
 
 On a CPU, export THP_MEM_ALLOC_ENABLE=1 (PyTorch's transparent huge pages; ~20% faster steps here).
-Output: OUT/metrics.jsonl, OUT/<phase>/ checkpoints (resumable), OUT/ the final model (manifest.json).
+Output: OUT/metrics.jsonl, OUT/<phase>/ checkpoints (resumable), OUT/ the final model (manifest.json);
+the generation phases write OUT/evaluator/, OUT/generator/, OUT/sopo/ (engine/train/generation_run.py).
 """
 from __future__ import annotations
 
@@ -17,7 +19,12 @@ def add_parser(sub):
     parser.add_argument("--data", default=None,
                         help="dataset spec(s), comma-separated for joint training (default: the config's data.specs)")
     parser.add_argument("--preset", default="tiny", help="tiny (CPU, minutes) or paper (GPU, the paper's epochs)")
-    parser.add_argument("--phases", default="all", help="all | dense | comma list of lexmlm,cmmm,lexmmm,lexcmlp,dense")
+    parser.add_argument("--phases", default="all",
+                        help="all | dense | comma list of lexmlm,cmmm,lexmmm,lexcmlp,caption,dense,"
+                             "evaluator,generator,sopo")
+    parser.add_argument("--base", default=None,
+                        help="lexical checkpoint the generator phases condition on when this run trains no "
+                             "lexical phase (sets train.generator.base), e.g. checkpoints/default")
     parser.add_argument("--out", required=True, help="output folder (checkpoints, metrics.jsonl)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out (done phases are skipped)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -45,6 +52,8 @@ def run(args) -> dict:
     if specs:
         config = apply_overrides(config, [f"data.specs={args.data}"])
     config = apply_overrides(config, args.overrides)
+    if getattr(args, "base", None):
+        config = apply_overrides(config, [f"train.generator.base={args.base}"])
 
     def progress(record):
         if args.quiet or sys.stderr.isatty():   # a tty has the tqdm bar already

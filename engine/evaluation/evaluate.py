@@ -4,8 +4,9 @@ retrieval (TMR's four protocols, plus label relevance on label datasets such as 
 (the decoder alone, comparable with the seed's Table 3; the served retrieval-augmented captioner; three
 retrieval baselines: the nearest neighbour's caption in the model's lexical space and, model-free, in pose
 space, and the consensus of the nearest neighbours' captions), lexical (term fidelity and sparsity) and
-feature health (LER, MOM of the motion encoder's per-joint features). Captions go through the served code
-path (ModelService.caption) with the training split as the library.
+feature health (LER, MOM of the motion encoder's per-joint features), and, when the checkpoint holds
+generators, generation (evaluation/generation.py). Captions go through the served code path
+(ModelService.caption) with the training split as the library.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ..vocab import Vocabulary
 from .keywords import keyword_precision
 from .queries import query_evaluation
 from .fidelity import content_fidelity, label_action, label_side, side_fidelity
+from .generation import generation_eval
 from .pose_neighbour import nearest_by_pose
 from ..inference.captioner import NEIGHBOURS
 from ..inference.library_search import nearest_captions
@@ -94,6 +96,9 @@ def evaluate(service, dataset, split: str = "test", captioning: bool = True,
         if captioning:
             out["captioning"] = caption_eval(service, dataset, clips, motions, embedder, progress)
     out["feature_health"] = feature_health(model, motions[:64])
+    generation = generation_eval(service, dataset, clips, progress)   # None when the checkpoint has no generator
+    if generation is not None:
+        out["generation"] = generation
     return out
 
 

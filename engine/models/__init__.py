@@ -10,6 +10,9 @@ Public API (engine.models):
   BottleneckDecoder                             bottleneck_decoder.py
   LexicalMotionLanguageModel                    lexical_model.py
   mask_tokens, mask_motion_tokens, curriculum_ratio   masking.py
+  Text-to-motion: GeneratorConfig, MotionDenoiser (generator.py), CosineSchedule, ddim_sample (diffusion.py),
+  TextToMotion, sample, decode (text_to_motion.py), TextCondition (text_condition.py), lexical_reward
+  (reward.py), the differentiable features -> joints decoder (features_torch.py)
 Import torch-heavy modules lazily from their files; this package init stays import-light.
 """
 from engine.models.config import PAPER, TINY, ModelConfig

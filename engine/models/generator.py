@@ -32,6 +32,7 @@ from engine.errors import SpecError
 from engine.skeleton import JOINT_INDEX
 
 FEET = tuple(JOINT_INDEX[n] for n in ("l_ankle", "l_foot", "r_ankle", "r_foot"))
+CONDITIONS = ("lexical", "sentence")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class GeneratorConfig:
     dropout: float = 0.1
     max_frames: int = 196      # 9.8 s at 20 fps
     cond_drop: float = 0.1     # share of training rows the trainer runs with the null condition
+    # What the condition is made of (models/text_condition.py): "lexical" = the caption's sparse lexical
+    # vector through the bottleneck + the lexical model's token states; "sentence" = one generic sentence
+    # embedding (mean-pooled base MiniLM states, no lexical head), the baseline of the lexical seed's C.2.
+    condition: str = "lexical"
 
     def __post_init__(self):
         if self.width % self.heads:
@@ -52,6 +57,8 @@ class GeneratorConfig:
         for name in ("features", "cond_dim", "width", "depth", "heads", "ff", "max_frames"):
             if getattr(self, name) < 1:
                 raise SpecError(f"generator.{name} must be >= 1, not {getattr(self, name)}")
+        if self.condition not in CONDITIONS:
+            raise SpecError(f"generator.condition must be one of {', '.join(CONDITIONS)}, not {self.condition!r}")
         if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.cond_drop < 1.0:
             raise SpecError("generator.dropout and generator.cond_drop must be in [0, 1)")
 

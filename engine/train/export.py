@@ -3,7 +3,8 @@
 A run folder carries per-phase checkpoints and optimizer states for resuming; a served model
 needs none of that. Export keeps the final trained weights (frozen base weights are still not
 stored), casts floating tensors to `dtype` to halve the size, and writes a manifest that records
-where it came from. Loading casts back to the model's float32 parameters.
+where it came from. Loading casts back to the model's float32 parameters. The run's generators and
+their evaluator are exported beside it (export_generation.py).
 """
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ def export_checkpoint(src: str | Path, dst: str | Path, dtype: str = "float16") 
     atomic_write_json(dst / "config.json", manifest["config"])
     if (src / "metrics.jsonl").is_file():   # the app plots the training curves of the served model
         shutil.copyfile(src / "metrics.jsonl", dst / "metrics.jsonl")
+    from .export_generation import export_generation
+    generation = export_generation(src, dst, DTYPES[dtype], dtype)   # before the manifest: generators need it
     atomic_write_json(dst / MANIFEST, exported)   # last: the commit point
     return {"checkpoint": str(dst), "from": str(src), "dtype": dtype, "tensors": len(tensors),
-            "bytes": (dst / weights).stat().st_size}
+            "bytes": (dst / weights).stat().st_size, "generation_bytes": generation}

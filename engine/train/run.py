@@ -4,6 +4,8 @@ out_dir/
     metrics.jsonl          every logged step of every phase (the app plots it)
     <phase>/               each phase's checkpoint (mid-phase ones carry a resume state)
     manifest.json, model-*.safetensors, config.json     the final model, once every phase is done
+    evaluator/, generator/, sopo/, ...   the generation phases (train/generation_run.py), after the
+                           lexical ones and conditioned on the final lexical model
 With `resume`, a phase whose checkpoint is complete is skipped (its weights are loaded), a phase
 with a mid-phase checkpoint continues from its step, and the rest run as usual.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import ALL_PHASES, DEFAULT_PHASES, Config
+from ..config import ALL_PHASES, DEFAULT_PHASES, GENERATION_PHASES, Config
 from ..errors import SpecError
 from . import distributed
 from .batching import Batcher, text_corpus
@@ -49,10 +51,14 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
     specs = list(specs or config.data.specs)
     config = replace(config, data=replace(config.data, specs=tuple(specs)))   # saved with the checkpoints
     out = Path(out_dir)
-    previous = [out / MANIFEST] + [out / n / MANIFEST for n in ALL_PHASES]
-    if not resume and any(p.exists() for p in previous):
+    generation = [n for n in names if n in GENERATION_PHASES]
+    names = [n for n in names if n not in GENERATION_PHASES]
+    if not resume and _previous_run(out, config, names, generation):
         raise SpecError(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
     info = distributed.setup()
+    if generation and info.enabled:
+        raise SpecError("the generation phases (evaluator, generator, sopo) run in one process; "
+                        "start them without torchrun")
     device = distributed.device_for(info)
     _check_batch_sizes(config, names, info)
     torch.manual_seed(config.train.seed)
@@ -62,8 +68,10 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
     if not train_clips:
         raise SpecError(f"dataset {','.join(specs)!r} has no training clips")
     fingerprint = dataset.fingerprint()
-    lexicon_texts = text_corpus(train_clips, config.data) if config.model.lexicon == "restricted" else None
-    model = build_model(config, lexicon_texts).to(device)
+    model = None
+    if names:
+        lexicon_texts = text_corpus(train_clips, config.data) if config.model.lexicon == "restricted" else None
+        model = build_model(config, lexicon_texts).to(device)
     deadline = None if max_minutes is None else began + 60.0 * max_minutes
     metrics_path = out / "metrics.jsonl"
 
@@ -107,17 +115,35 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
         done.append(name)
 
     final = None
-    if not stopped and info.is_main:
+    if names and not stopped and info.is_main:
         final = save_checkpoint(out, model.eval(), config, phases_done=done, phase=None, step=0, complete=True,
                                 data_fingerprint=fingerprint,
                                 metrics={n: r.get("final", {}) for n, r in results.items()})
         final = str(final)
+    if generation and not stopped:
+        from .generation_run import run_generation_phases
+        more, stopped = run_generation_phases(config, generation, dataset, train_clips, out, lexical_model=model,
+                                              resume=resume, deadline=deadline, progress=progress, device=device,
+                                              fingerprint=fingerprint)
+        results.update(more)
+        done += [n for n in more if more[n].get("complete", True)]
+        final = str(out) if (out / MANIFEST).exists() and not stopped else final
     distributed.teardown(info)
-    return {"phases": names, "phases_done": done, "stopped": stopped,
+    return {"phases": names + generation, "phases_done": done, "stopped": stopped,
             "results": results, "seconds": round(time.time() - began, 1), "checkpoint": final,
             "resume_from": None if not stopped else str(out), "device": str(device), "world_size": info.world,
             "rank": info.rank,
             "data": ",".join(specs), "data_fingerprint": fingerprint, "train_clips": len(train_clips)}
+
+
+def _previous_run(out: Path, config: Config, names: list[str], generation: list[str]) -> bool:
+    """Whether `out` already holds what this call would write (lexical phases: any lexical checkpoint;
+    generation phases: their own folders, so they may be added to a finished lexical run)."""
+    from .generation_run import phase_folder
+
+    if names and any(p.exists() for p in [out / MANIFEST] + [out / n / MANIFEST for n in ALL_PHASES]):
+        return True
+    return any((out / phase_folder(n, config) / MANIFEST).exists() for n in generation)
 
 
 def _data_cfg(config: Config):

@@ -1,0 +1,119 @@
+"""Config sections of the text-to-motion generator's training: `train.generator` and `train.sopo`.
+
+(The network itself is the top-level `generator` section, models/generator.GeneratorConfig; the evaluator's
+section `train.evaluator` is a dense-baseline phase config and lives in engine/config.py.) Both sections
+are frozen dataclasses like the rest of engine/config.py, saved with every generator checkpoint.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from .errors import SpecError
+
+SOPO_MODES = ("sopo", "offline", "online")
+SOPO_FOLDERS = {"sopo": "sopo", "offline": "dpo_offline", "online": "dpo_online"}
+
+
+@dataclass(frozen=True)
+class _Steps:
+    steps: int = 0              # > 0 wins over epochs
+    epochs: float = 1.0         # used when steps == 0: epochs * ceil(n_train / batch_size)
+    batch_size: int = 64
+    lr: float = 1e-4
+    warmup_steps: int = 0       # linear warm-up from 0
+    weight_decay: float = 0.0   # AdamW
+    grad_clip: float = 1.0      # 0 = off
+
+    def __post_init__(self):
+        name = type(self).__name__
+        if self.batch_size < 1 or self.steps < 0 or self.warmup_steps < 0:
+            raise SpecError(f"{name}: batch_size must be >= 1, steps and warmup_steps >= 0")
+        if self.steps == 0 and self.epochs <= 0:
+            raise SpecError(f"{name}: set steps > 0 or epochs > 0")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if (f.name.startswith("w_") or f.name in ("lr", "weight_decay", "grad_clip")) and value < 0:
+                raise SpecError(f"{name}.{f.name} must be >= 0, got {value}")
+
+    def total_steps(self, n_items: int) -> int:
+        if self.steps > 0:
+            return self.steps
+        return max(1, round(self.epochs * max(1, -(-n_items // self.batch_size))))
+
+
+@dataclass(frozen=True)
+class GeneratorTrainConfig(_Steps):
+    """MDM's recipe (Tevet et al. 2023): AdamW at 1e-4, batch 64, x0 loss, 10% null condition (the rate is
+    `generator.cond_drop`, beside the network that learns the null embeddings), optional geometric terms
+    (0 on HumanML3D in MDM), plus our length head's cross-entropy."""
+    train_frames: int = 196     # clips longer than this are randomly cropped; also the longest generated clip
+    w_pos: float = 0.0
+    w_vel: float = 0.0
+    w_foot: float = 0.0
+    w_length: float = 1.0
+    guidance: float = 2.5       # classifier-free guidance scale used when serving and evaluating
+    sampling_steps: int = 50    # DDIM steps when serving and evaluating (MDM's fast variant, SoPo's setting)
+    base: str = ""              # lexical checkpoint to condition on when the run trains no lexical phase
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.train_frames < 2:
+            raise SpecError("train.generator.train_frames must be >= 2")
+        if not 1 <= self.sampling_steps <= 1000 or not 0 <= self.guidance <= 20:
+            raise SpecError("train.generator.sampling_steps must be in 1..1000 and guidance in [0, 20]")
+
+    @classmethod
+    def tiny(cls, **overrides):
+        # 1,000 steps at batch 32 on clips of up to 96 frames (4.8 s): ~27 minutes on 2 shared CPU cores at the
+        # measured 1.6 s/step (bench/RESULTS.md, "Generation"); 2e-4 (MDM 1e-4) because the steps are few.
+        return replace(cls(steps=1000, batch_size=32, lr=2e-4, warmup_steps=100, train_frames=96), **overrides)
+
+    @classmethod
+    def paper(cls, **overrides):
+        return replace(cls(steps=600_000, batch_size=64, lr=1e-4, train_frames=196), **overrides)
+
+
+@dataclass(frozen=True)
+class SopoConfig(_Steps):
+    """SoPo (Algorithm 1, Eq. 17; appendix C.1): AdamW at 1e-5, linear warm-up then cosine decay, K samples
+    per caption from the current policy, threshold tau, beta_w = beta (C - S(x_w)), the Diffusion-DPO scale
+    T w_t. mode: "sopo" (dataset preferred, worst sample unpreferred), "online" (best and worst of K),
+    "offline" (best and worst of K drawn once from the base generator before training, then fixed)."""
+    mode: str = "sopo"
+    lr: float = 1e-5
+    samples: int = 4            # K
+    tau: float = 0.45
+    C: float = 2.0
+    beta: float = 1.0
+    dpo_scale: float = 1000.0   # T w_t with T = 1000 and w_t = 1 (Diffusion-DPO's practice)
+    sampling_steps: int = 50    # DDIM steps of the online samples (fewer than serving on a CPU)
+    sampling_guidance: float = 2.5
+    reward_map: str = "identity"   # models/reward.REWARD_MAPS: r = cos, or (1 + cos) / 2
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.mode not in SOPO_MODES:
+            raise SpecError(f"train.sopo.mode must be one of {', '.join(SOPO_MODES)}, not {self.mode!r}")
+        if self.samples < 2:
+            raise SpecError("train.sopo.samples (K) must be >= 2")
+        if not 1 <= self.sampling_steps <= 1000:
+            raise SpecError("train.sopo.sampling_steps must be in 1..1000")
+        if self.reward_map not in ("identity", "half"):
+            raise SpecError("train.sopo.reward_map must be 'identity' or 'half'")
+
+    @property
+    def folder(self) -> str:
+        return SOPO_FOLDERS[self.mode]
+
+    @classmethod
+    def tiny(cls, **overrides):
+        # K = 4 online samples with 10 DDIM steps (serving: 50) for each of 8 captions: 9.8 s/step measured,
+        # 180 steps ~29 minutes (bench/RESULTS.md, "Generation"); the seed's lr, tau, C, beta.
+        return replace(cls(steps=180, batch_size=8, lr=1e-5, warmup_steps=18, samples=4, sampling_steps=10),
+                       **overrides)
+
+    @classmethod
+    def paper(cls, **overrides):
+        # The seed gives batch 64, lr 1e-5, K = 4 (MDM), tau 0.45, C 2, beta 1 and "up to 100 minutes" on
+        # one GPU, not a step count: 2000 steps with a 100-step warm-up is our reading of that budget.
+        return replace(cls(steps=2000, batch_size=64, warmup_steps=100, sampling_steps=50), **overrides)

@@ -1,0 +1,87 @@
+"""The text-to-motion generator as one module (denoiser + length head) and its sampling path.
+
+`TextToMotion` is what a generator checkpoint stores. `sample` is the one sampling function that serving,
+SoPo's online samples, the offline-DPO pairs and the evaluation all call: DDIM over `steps` evenly spaced
+steps with classifier-free guidance (engine.models.diffusion), at given lengths, every random draw from
+one torch.Generator, in eval mode and without gradients. `decode` turns the normalised features into
+canonical joints through the checkpoint's Normalizer and features263.features_to_joints (numpy, exact).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .diffusion import CosineSchedule, ddim_sample
+from .generator import GeneratorConfig, LengthHead, MotionDenoiser
+
+TRAIN_STEPS = 1000   # diffusion steps of the schedule (MDM's T = 1000)
+
+
+class TextToMotion(nn.Module):
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.denoiser = MotionDenoiser(cfg)
+        self.length_head = LengthHead(cfg.cond_dim, hidden=256, max_frames=cfg.max_frames)
+        self.schedule = CosineSchedule(TRAIN_STEPS)
+
+
+def frame_mask(lengths: torch.Tensor, frames: int | None = None) -> torch.Tensor:
+    """(B,) lengths -> (B, T) bool, True on the first lengths[i] frames (T = the longest by default)."""
+    lengths = torch.as_tensor(lengths, dtype=torch.long)
+    frames = int(lengths.max()) if frames is None else frames
+    return torch.arange(frames, device=lengths.device)[None] < lengths[:, None]
+
+
+def repeat_condition(cond: dict, k: int) -> dict:
+    """Each row of every tensor of `cond` repeated k times in place (row i -> rows i*k .. i*k+k-1)."""
+    return {key: None if v is None else v.repeat_interleave(k, dim=0) for key, v in cond.items()}
+
+
+def condition_rows(cond: dict, rows) -> dict:
+    return {key: None if v is None else v[rows] for key, v in cond.items()}
+
+
+@torch.no_grad()
+def predict_lengths(model: TextToMotion, cond: dict) -> torch.Tensor:
+    """(B,) most likely lengths in frames from the length head."""
+    was = model.training
+    model.eval()
+    logits = model.length_head(cond["cond_token"], cond.get("cond_states"), cond.get("cond_mask"))
+    model.train(was)
+    return model.length_head.predict(logits)
+
+
+@torch.no_grad()
+def sample(model: TextToMotion, cond: dict, lengths, steps: int = 50, guidance: float = 2.5,
+           generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised features (B, T, 263) and their frame mask (B, T) for the (B,) lengths in frames."""
+    device = cond["cond_token"].device
+    mask = frame_mask(torch.as_tensor(lengths, device=device))
+    was = model.training
+    model.eval()
+    x = ddim_sample(model.denoiser.denoise, (mask.shape[0], mask.shape[1], model.cfg.features), cond,
+                    steps=steps, guidance=guidance, generator=generator, mask=mask, schedule=model.schedule)
+    model.train(was)
+    return x, mask
+
+
+def decode(features: torch.Tensor, mask: torch.Tensor, normalizer) -> list[np.ndarray]:
+    """Normalised features + mask -> one canonical (T_i, 22, 3) float32 joint array per row."""
+    from ..motion_io.features263 import features_to_joints
+
+    x = features.detach().float().cpu().numpy()
+    lengths = mask.sum(1).cpu().tolist()
+    return [features_to_joints(normalizer.denormalize(x[i, :n])) for i, n in enumerate(lengths)]
+
+
+def generator_seed(seed: int) -> torch.Generator:
+    """The CPU generator every sampler draws from (CPU draws, then moved: one seed, one result on any device)."""
+    return torch.Generator().manual_seed(int(seed))
+
+
+def lengths_tensor(lengths: Sequence[int] | torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(list(lengths) if not torch.is_tensor(lengths) else lengths, dtype=torch.long)
