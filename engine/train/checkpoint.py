@@ -19,7 +19,19 @@ from safetensors.torch import save
 from ..atomic import atomic_write, atomic_write_bytes, atomic_write_json
 from ..checkpoint import FORMAT, MANIFEST, base_text_hash, frozen_names
 from ..config import Config, to_dict
-from ..errors import InputError
+from ..errors import InputError, MotionLexError
+
+
+class CheckpointWriteError(MotionLexError, OSError):
+    """A checkpoint could not be written (a full disk, permissions). A MotionLexError, so the CLI prints
+    one line and the app shows the message; still an OSError (with its errno) for code handling file errors."""
+
+    def __init__(self, message: str, errno: int | None = None):
+        OSError.__init__(self, errno, message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 # --------------------------------------------------------------------------------------------
@@ -58,16 +70,41 @@ def save_checkpoint(directory: str | Path, model, cfg: Config, *, phases_done: l
                     data_fingerprint: str | None = None, metrics: dict | None = None,
                     train_state: dict | None = None) -> Path:
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CheckpointWriteError(f"{directory}: cannot make the checkpoint folder ({err.strerror or err})",
+                                   err.errno) from None
+    _remove_temporaries(directory)   # a killed writer's leftovers first: on a nearly full disk they matter
     tag = f"{phase or 'final'}-s{step:07d}-{time.time_ns() % 10**9:09d}"
     tensors, aliases = trained_state(model)
     weights = f"model-{tag}.safetensors"
-    atomic_write_bytes(directory / weights, save(tensors, metadata={"format": FORMAT}))
-    state_name = None
-    if train_state is not None:
-        state_name = f"train_state-{tag}.pt"
-        atomic_write(directory / state_name, lambda handle: torch.save(train_state, handle))
-    manifest = {
+    state_name = None if train_state is None else f"train_state-{tag}.pt"
+    try:
+        atomic_write_bytes(directory / weights, save(tensors, metadata={"format": FORMAT}))
+        if train_state is not None:
+            atomic_write(directory / state_name, lambda handle: torch.save(train_state, handle))
+        manifest = _manifest(model, cfg, phases_done, phase, step, total_steps, complete, data_fingerprint,
+                             metrics, weights, state_name, aliases)
+        atomic_write_json(directory / MANIFEST, manifest)   # the commit point
+    except OSError as err:   # e.g. a full disk: the old manifest still names the old, complete files
+        for name in (weights, state_name):
+            if name:
+                (directory / name).unlink(missing_ok=True)
+        raise CheckpointWriteError(f"{directory}: cannot write the checkpoint of step {step} ({err.strerror or err}); "
+                                   "the previous checkpoint there is intact", err.errno) from None
+    try:
+        atomic_write_json(directory / "config.json", to_dict(cfg))
+    except OSError as err:
+        raise CheckpointWriteError(f"{directory}: the checkpoint of step {step} is saved, but config.json beside it "
+                                   f"could not be written ({err.strerror or err})", err.errno) from None
+    _remove_unreferenced(directory, {weights, state_name})
+    return directory
+
+
+def _manifest(model, cfg: Config, phases_done, phase, step, total_steps, complete, data_fingerprint, metrics,
+              weights: str, state_name: str | None, aliases: dict) -> dict:
+    return {
         "format": FORMAT,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": to_dict(cfg),
@@ -86,10 +123,6 @@ def save_checkpoint(directory: str | Path, model, cfg: Config, *, phases_done: l
         "aliases": aliases,
         "frozen": sorted(frozen_names(model)),
     }
-    atomic_write_json(directory / MANIFEST, manifest)   # the commit point
-    atomic_write_json(directory / "config.json", to_dict(cfg))
-    _remove_unreferenced(directory, {weights, state_name})
-    return directory
 
 
 def _remove_unreferenced(directory: Path, keep: set) -> None:
@@ -99,10 +132,22 @@ def _remove_unreferenced(directory: Path, keep: set) -> None:
                 path.unlink(missing_ok=True)
 
 
+def _remove_temporaries(directory: Path) -> None:
+    """Temporary files a killed writer left (atomic_write names them `.<name>.<random>.tmp`); a checkpoint
+    folder has one writer, the one calling this, so none of them is being written now."""
+    for pattern in (".model-*.safetensors.*.tmp", ".train_state-*.pt.*.tmp", f".{MANIFEST}.*.tmp", ".config.json.*.tmp"):
+        for path in directory.glob(pattern):
+            path.unlink(missing_ok=True)
+
+
 def load_train_state(directory: str | Path, manifest: dict) -> dict | None:
-    if not manifest.get("train_state"):
+    name = manifest.get("train_state")
+    if not name:
         return None
-    path = Path(directory) / manifest["train_state"]
+    if not isinstance(name, str) or Path(name).name != name or not (name.startswith("train_state-") and name.endswith(".pt")):
+        raise InputError(Path(directory) / MANIFEST, f"the manifest names a training state {str(name)[:80]!r}: "
+                         "expected a train_state-*.pt file in the folder")
+    path = Path(directory) / name
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:

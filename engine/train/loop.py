@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import sys
 import time
@@ -27,7 +28,7 @@ from tqdm import tqdm
 from ..config import Config
 from .batching import Batcher, stable_seed, to_device
 from ..checkpoint import frozen_names
-from .checkpoint import rng_state, save_checkpoint, set_rng_state
+from .checkpoint import CheckpointWriteError, rng_state, save_checkpoint, set_rng_state
 from .distributed import DistInfo, all_reduce_mean
 
 
@@ -209,12 +210,35 @@ def _log(run: PhaseRun, phase: str, step: int, loss, terms, optimizer, seconds: 
     if not all(math.isfinite(v) for v in values.values()):
         record["warning"] = "non-finite loss term"
     if run.dist.is_main:
-        run.metrics_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(run.metrics_path, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
+        append_line(run.metrics_path, json.dumps(record))
         if run.progress is not None:
             run.progress(record)
     return record
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line with a single write(2) on an O_APPEND descriptor: a process killed at any moment
+    leaves the line whole or absent (a buffered text file may flush a line in pieces), and a torn tail
+    from an older kill is closed with a newline first so it never glues onto this line. A resumed run
+    drops unparsable lines and the records after its checkpoint (run.py, _truncate_metrics)."""
+    data = (line + "\n").encode()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            size = os.fstat(fd).st_size
+            if size:
+                with open(path, "rb") as tail:
+                    tail.seek(size - 1)
+                    if tail.read(1) != b"\n":
+                        data = b"\n" + data
+            written = os.write(fd, data)
+            if written != len(data):   # a short write (a full disk): finish the line or fail loudly
+                os.write(fd, data[written:])
+        finally:
+            os.close(fd)
+    except OSError as err:
+        raise CheckpointWriteError(f"{path}: cannot append to the metrics log ({err.strerror or err})", err.errno) from None
 
 
 def _checkpoint(model, optimizer, run: PhaseRun, phase: str, step: int, complete: bool, terms: dict) -> None:
