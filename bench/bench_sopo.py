@@ -81,7 +81,8 @@ def main(argv=None) -> dict:
 
     import torch
     torch.set_num_threads(1)
-    from engine.config import apply_overrides, preset
+    from engine.config import preset
+    from engine.config_overrides import apply_overrides
     from engine.data import open_dataset
     from engine.evaluation.generation import generation_eval
     from engine.inference.generate import GenerationService

@@ -151,8 +151,9 @@ class Engine:
     def evaluate(self, spec: str | None = None, split: str = "test", captioning: bool = True,
                  max_items: int | None = None, progress=None) -> dict:
         """`eval`: retrieval, captioning, lexical fidelity and feature health of the served checkpoint."""
-        return self.service().evaluate(self.dataset(spec), split, captioning=captioning, max_items=max_items,
-                                       progress=progress)
+        from .evaluation.evaluate import evaluate
+        return evaluate(self.service(), self.dataset(spec), split, captioning=captioning, max_items=max_items,
+                        progress=progress)
 
     # -- generation ---------------------------------------------------------------------
     def generation(self):
@@ -198,7 +199,8 @@ class Engine:
         The preset, phases and overrides are checked here first, so a typo is a message now rather
         than a failed run later. out defaults to runs/<timestamp> in the repository.
         """
-        from .config import apply_overrides, preset as load_preset
+        from .config import preset as load_preset
+        from .config_overrides import apply_overrides
         from .train.run import parse_phases
         from .train.worker import REPO_ROOT, TrainingJob
 
@@ -402,7 +404,8 @@ class Engine:
         "seconds_per_step", "seconds", "source"}], "startup_s", "total_s", "budget_s", "fits_first", "fits_all",
         "message"}. Seconds per step come from earlier runs' metrics.jsonl with the same preset (the shipped
         model's included), else from the README's measured tiny-preset rates."""
-        from .config import apply_overrides, preset as load_preset
+        from .config import preset as load_preset
+        from .config_overrides import apply_overrides
         from .train.run import parse_phases
 
         names = parse_phases(phases or "all")

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from engine.config import (Config, apply_overrides, from_dict, load_config, preset, save_config,
-                           to_dict)
+from engine.config import Config, from_dict, load_config, preset, save_config, to_dict
+from engine.config_overrides import apply_overrides
 from engine.errors import SpecError
 
 

@@ -1,5 +1,6 @@
 """Shared by the tests/test_train_*.py files (no tests here): a shrunken config that trains in seconds."""
-from engine.config import apply_overrides, preset
+from engine.config import preset
+from engine.config_overrides import apply_overrides
 
 DATA = "synthetic?n=60&seed=3"
 SMALL = ["model.motion_dim=32", "model.motion_depth=1", "model.motion_heads=2", "model.decoder_layers=1",

@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from engine.config import apply_overrides
+from engine.config_overrides import apply_overrides
 from engine.checkpoint import build_model
 from engine.train.losses import lexical_distillation
 from engine.train.phases import make_phase

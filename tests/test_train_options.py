@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.config import TrainConfig, apply_overrides
+from engine.config import TrainConfig
+from engine.config_overrides import apply_overrides
 from engine.metrics.feature_health import effective_rank, local_effective_rank
 from engine.models.lexical import keep_top_k
 from engine.models.motion_encoder import MotionTokens, token_groups

@@ -100,7 +100,8 @@ def test_caption_head_rank_zero_fits_no_head(tmp_path):
 
 
 def test_caption_reward_needs_two_samples():
-    from engine.config import apply_overrides, preset
+    from engine.config import preset
+    from engine.config_overrides import apply_overrides
     from engine.train.phases import make_phase
     cfg = apply_overrides(preset("tiny"), ["train.caption.w_cider=1", "train.caption.cider_samples=1"])
     with pytest.raises(ValueError, match="cider_samples"):

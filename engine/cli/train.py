@@ -41,7 +41,8 @@ def add_parser(sub):
 def run(args) -> dict:
     import sys
 
-    from ..config import apply_overrides, preset
+    from ..config import preset
+    from ..config_overrides import apply_overrides
     from ..train.run import train
 
     if args.threads:

@@ -57,8 +57,13 @@ def scores_between(text_vecs, motion_vecs) -> np.ndarray:
 
 def evaluate(service, dataset, split: str = "test", captioning: bool = True,
              max_items: int | None = None, progress=None) -> dict:
-    """Every measure of `service`'s checkpoint (an inference.service.ModelService) on one split.
-    progress(done, total, stage), optional."""
+    """Every measure of `service`'s checkpoint (an inference.service.ModelService) on one split, with the
+    model to itself for the whole job. progress(done, total, stage), optional."""
+    with service.exclusive():
+        return _evaluate(service, dataset, split, captioning, max_items, progress)
+
+
+def _evaluate(service, dataset, split, captioning, max_items, progress) -> dict:
     model, manifest = service.model, service.manifest
     vocab = Vocabulary.from_model_dir(model.cfg.text_model_path)
     kind = model_kind(manifest)

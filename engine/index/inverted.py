@@ -40,16 +40,14 @@ caption ids and query it with a motion vector.
 """
 from __future__ import annotations
 
-import hashlib
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import scipy.sparse as sp
 
 from engine.index.hit import Hit
+from engine.index.salience import Salience
 from engine.index.sparse import query_terms, top_k_sparsify
 from engine.index.threshold import BLOCK_BITS, COLUMN_SHARE, distinct, ordered_top_k, top_k
 from engine.index.store import load_arrays, save_arrays
@@ -63,32 +61,8 @@ DENSE_REGIME_FRACTION = 4  # postings >= N / 4: select the top k by one partitio
 # score every posting: each round of the threshold algorithm would score thousands of documents on every
 # term (25 ms vs 5.6 ms at 100k in a trial; bench/bench_retrieval.py measures both paths).
 EARLY_STOP_MAX_TERMS = 8
-SALIENT_TOP = 8        # a negative term excludes a document when it is among the document's 8 heaviest words
 ARRAYS = {"seg_indptr": np.int64, "inv_docs": np.uint16, "inv_weights": np.uint8, "term_scale": np.float32,
           "column_terms": np.uint16, "columns": np.uint8}
-
-
-@dataclass(frozen=True, eq=False)
-class Salience:
-    """When a document *shows* a term, i.e. what a negative term excludes (module doc).
-
-    top: t is salient in d when fewer than `top` counted terms of d weigh more than t (None: whenever d
-    holds t). counted: (V,) bool, the terms that take a rank (e.g. Vocabulary.displayable, so that stop
-    words and punctuation do not push a word out of the top); None counts every term. opposites: term id
-    -> the id of its opposite; such a term is salient only where it outweighs its opposite.
-    """
-    top: int | None = SALIENT_TOP
-    counted: np.ndarray | None = None
-    opposites: Mapping[int, int] = field(default_factory=dict)
-
-    def key(self) -> tuple:
-        """What the per-document thresholds depend on (the index caches them per key)."""
-        if self.counted is None:
-            return self.top, None
-        return self.top, hashlib.sha1(np.packbits(np.asarray(self.counted, dtype=bool)).tobytes()).hexdigest()
-
-
-ANY_HOLDER = Salience(top=None)
 
 
 def blocks_for(n_docs: int) -> int:

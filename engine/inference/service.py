@@ -111,11 +111,9 @@ class ModelService:
                 "score": float(motion @ text), **disagreement(motion, text, caption, self.vocab)}
 
     # ---------------------------------------------------------------- datasets
-    def evaluate(self, dataset, split: str = "test", captioning: bool = True, max_items: int | None = None,
-                 progress=None) -> dict:
-        from ..evaluation.evaluate import evaluate
-        with self.lock:
-            return evaluate(self, dataset, split, captioning=captioning, max_items=max_items, progress=progress)
+    def exclusive(self):
+        """The model to oneself for a whole job made of many requests (an evaluation): the service's lock."""
+        return self.lock
 
     def audit(self, dataset, progress=None, worst: int = 20) -> dict:
         search = self.library(dataset, progress=progress)

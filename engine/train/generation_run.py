@@ -31,6 +31,7 @@ from .loop import PhaseRun, train_phase
 from .phases import make_phase
 from .phases.generator import GeneratorPhase, generator_folder
 from .phases.sopo import SopoPhase, sopo_folder
+from .run_state import truncate_metrics, window_data_config
 
 
 def phase_folder(name: str, cfg: Config) -> str:
@@ -96,21 +97,19 @@ def _summary(result, total, items) -> dict:
 
 def _resume_state(folder: Path, resume: bool, metrics: Path, log_name: str, read):
     """(manifest or None, train state or None); a complete manifest means "skip"."""
-    from .run import _truncate_metrics
 
     if resume and (folder / MANIFEST).exists():
         manifest = read(folder)
         if not manifest["complete"]:
-            _truncate_metrics(metrics, log_name, manifest["step"])
+            truncate_metrics(metrics, log_name, manifest["step"])
             return manifest, load_train_state(folder, manifest)
         return manifest, None
     if resume:
-        _truncate_metrics(metrics, log_name, 0)
+        truncate_metrics(metrics, log_name, 0)
     return None, None
 
 
 def _evaluator(config, dataset, train_clips, out, resume, deadline, progress, device, fingerprint) -> dict:
-    from .run import _data_cfg
 
     ecfg = config.train.evaluator
     cfg = replace(config, train=replace(config.train, seed=ecfg.seed))
@@ -123,7 +122,7 @@ def _evaluator(config, dataset, train_clips, out, resume, deadline, progress, de
     model = build_model(cfg, texts).to(device)
     if manifest is not None:
         load_weights(model, folder, manifest)
-    batcher = Batcher("pair", dataset, train_clips, _data_cfg(cfg), ecfg.batch_size, ecfg.seed, "evaluator",
+    batcher = Batcher("pair", dataset, train_clips, window_data_config(cfg), ecfg.batch_size, ecfg.seed, "evaluator",
                       model.tokenize)
     total = ecfg.total_steps(batcher.num_items)
     run = PhaseRun(cfg=cfg, batcher=batcher, total_steps=total, out_dir=folder, metrics_path=metrics, device=device,

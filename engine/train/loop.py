@@ -220,7 +220,7 @@ def append_line(path: Path, line: str) -> None:
     """Append one line with a single write(2) on an O_APPEND descriptor: a process killed at any moment
     leaves the line whole or absent (a buffered text file may flush a line in pieces), and a torn tail
     from an older kill is closed with a newline first so it never glues onto this line. A resumed run
-    drops unparsable lines and the records after its checkpoint (run.py, _truncate_metrics)."""
+    drops unparsable lines and the records after its checkpoint (run_state.truncate_metrics)."""
     data = (line + "\n").encode()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

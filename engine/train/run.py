@@ -11,7 +11,6 @@ with a mid-phase checkpoint continues from its step, and the rest run as usual.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +23,8 @@ from . import distributed
 from .batching import Batcher, text_corpus
 from ..checkpoint import MANIFEST, build_model, load_weights, read_manifest
 from .checkpoint import load_train_state, save_checkpoint
+from .run_state import truncate_metrics, window_data_config
+from .generation_run import phase_folder, run_generation_phases
 from .loop import PhaseRun, train_phase
 from .phases import make_phase
 
@@ -92,13 +93,13 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
                 continue
             state = load_train_state(phase_dir, manifest)
             if info.is_main:
-                _truncate_metrics(metrics_path, name, manifest["step"])
+                truncate_metrics(metrics_path, name, manifest["step"])
         else:
             phase.starting_weights(model)
             if resume and info.is_main:   # records of an earlier attempt whose checkpoint is gone
-                _truncate_metrics(metrics_path, name, 0)
+                truncate_metrics(metrics_path, name, 0)
         phase_cfg = config.train.phase(name)
-        batcher = Batcher(phase.batch_kind, dataset, train_clips, _data_cfg(config), phase_cfg.batch_size,
+        batcher = Batcher(phase.batch_kind, dataset, train_clips, window_data_config(config), phase_cfg.batch_size,
                           config.train.seed, name, model.tokenize, info)
         total = phase_cfg.total_steps(batcher.num_items)
         phase.training_clips(batcher.clips)
@@ -121,7 +122,6 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
                                 metrics={n: r.get("final", {}) for n, r in results.items()})
         final = str(final)
     if generation and not stopped:
-        from .generation_run import run_generation_phases
         more, stopped = run_generation_phases(config, generation, dataset, train_clips, out, lexical_model=model,
                                               resume=resume, deadline=deadline, progress=progress, device=device,
                                               fingerprint=fingerprint)
@@ -139,16 +139,10 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
 def _previous_run(out: Path, config: Config, names: list[str], generation: list[str]) -> bool:
     """Whether `out` already holds what this call would write (lexical phases: any lexical checkpoint;
     generation phases: their own folders, so they may be added to a finished lexical run)."""
-    from .generation_run import phase_folder
 
     if names and any(p.exists() for p in [out / MANIFEST] + [out / n / MANIFEST for n in ALL_PHASES]):
         return True
     return any((out / phase_folder(n, config) / MANIFEST).exists() for n in generation)
-
-
-def _data_cfg(config: Config):
-    """Windows never exceed what the motion encoder's temporal table covers."""
-    return replace(config.data, max_frames=min(config.data.max_frames, config.model.max_frames))
 
 
 def _check_batch_sizes(config: Config, names: list[str], info) -> None:
@@ -156,21 +150,3 @@ def _check_batch_sizes(config: Config, names: list[str], info) -> None:
         size = config.train.phase(name).batch_size
         if size % info.world:
             raise SpecError(f"train.{name}.batch_size={size} must divide by the {info.world} DDP processes")
-
-
-def _truncate_metrics(path: Path, phase: str, step: int) -> None:
-    """Drop records logged after the checkpoint we resume from (they will be logged again)."""
-    if not path.is_file():
-        return
-    keep = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if record.get("phase") == phase and record.get("step", 0) > step:
-            continue
-        keep.append(line)
-    from ..atomic import atomic_write_bytes
-    atomic_write_bytes(path, ("\n".join(keep) + "\n" if keep else "").encode())
-
