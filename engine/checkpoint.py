@@ -24,6 +24,7 @@ from .errors import InputError
 FORMAT = "motionlex-checkpoint-1"
 MANIFEST = "manifest.json"
 _REQUIRED = {"config": dict, "weights": str, "base_text_hash": str}
+MAX_MANIFEST_BYTES = 16 * 2 ** 20   # a manifest is a few kB (metrics included); refuse anything absurd unread
 
 
 def build_model(cfg: Config, lexicon_texts=None):
@@ -56,10 +57,13 @@ def read_manifest(directory: str | Path) -> dict:
     path = Path(directory) / MANIFEST
     if not path.is_file():
         raise InputError(directory, "not a checkpoint folder (no manifest.json)")
+    size = path.stat().st_size
+    if size > MAX_MANIFEST_BYTES:
+        raise InputError(path, f"the manifest is {size / 2 ** 20:.0f} MB, more than a checkpoint manifest can be")
     try:
         manifest = json.loads(path.read_text())
-    except ValueError as err:
-        raise InputError(path, f"unreadable manifest: {err}") from None
+    except (ValueError, RecursionError) as err:
+        raise InputError(path, f"unreadable manifest: {type(err).__name__}: {str(err)[:200]}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise InputError(path, f"unknown checkpoint format {found!r}")

@@ -3,13 +3,16 @@
 The caller passes a fingerprint (e.g. library hash + checkpoint hash). `load_arrays` returns None
 when there is nothing usable to load (no manifest, other kind, other format version, other
 fingerprint) so the caller rebuilds; it raises InputError when files exist but are malformed.
-Arrays are read with allow_pickle=False; the manifest is written last (atomically), so an
-interrupted save leaves no manifest and reads as "rebuild".
+Arrays are read with allow_pickle=False. A save writes a complete new folder beside the old one and
+swaps it into place, so a reader sees the old index, the new one or none (read as "rebuild"), never a mix,
+and two processes saving the same index at once both succeed (the second finds the first's in place).
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -24,18 +27,38 @@ def save_arrays(directory: str | Path, kind: str, arrays: dict[str, np.ndarray],
                 fingerprint: str) -> Path:
     """Write each array to <name>.npy and the manifest {kind, format_version, fingerprint, meta, arrays}."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / MANIFEST).unlink(missing_ok=True)  # invalidate first: a crash below must read as "rebuild"
-    for name, array in arrays.items():
-        tmp = directory / f".{name}.tmp.npy"
-        np.save(tmp, np.ascontiguousarray(array), allow_pickle=False)
-        os.replace(tmp, directory / f"{name}.npy")
-    manifest = {"kind": kind, "format_version": FORMAT_VERSION, "fingerprint": fingerprint, "meta": meta,
-                "arrays": {n: {"dtype": a.dtype.str, "shape": list(a.shape)} for n, a in arrays.items()}}
-    tmp = directory / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, directory / MANIFEST)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    fresh = directory.parent / f".{directory.name}.{uuid.uuid4().hex}.tmp"
+    fresh.mkdir()
+    try:
+        for name, array in arrays.items():
+            np.save(fresh / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+        manifest = {"kind": kind, "format_version": FORMAT_VERSION, "fingerprint": fingerprint, "meta": meta,
+                    "arrays": {n: {"dtype": a.dtype.str, "shape": list(a.shape)} for n, a in arrays.items()}}
+        (fresh / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        _swap_into_place(fresh, directory)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
     return directory
+
+
+def _swap_into_place(fresh: Path, directory: Path) -> None:
+    """Replace `directory` by the complete folder `fresh` with two renames; if another writer put its own
+    folder in place meanwhile, that one stays (it was written from the same fingerprint)."""
+    if directory.exists():
+        old = directory.parent / f".{directory.name}.{uuid.uuid4().hex}.old"
+        try:
+            os.rename(directory, old)
+        except FileNotFoundError:      # another writer moved it first
+            old = None
+    else:
+        old = None
+    try:
+        os.rename(fresh, directory)
+    except OSError:                    # another writer's complete folder is already in place
+        pass
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def load_arrays(directory: str | Path, kind: str, fingerprint: str | None,
@@ -43,12 +66,34 @@ def load_arrays(directory: str | Path, kind: str, fingerprint: str | None,
     """(arrays, meta) or None when the stored index is missing or stale (see module doc).
 
     fingerprint=None accepts any fingerprint. mmap=True maps the arrays read-only instead of reading them.
+    A folder swapped in by a writer while it is read is read again (its inode tells), so the arrays and the
+    manifest always come from one save.
     """
+    for _ in range(5):
+        try:
+            before = os.stat(directory).st_ino
+        except FileNotFoundError:
+            return None
+        try:
+            loaded = _load_once(directory, kind, fingerprint, mmap)
+        except FileNotFoundError:        # the folder was swapped out under us: read the new one
+            continue
+        try:
+            if os.stat(directory).st_ino == before:
+                return loaded
+        except FileNotFoundError:
+            pass
+    return None
+
+
+def _load_once(directory: str | Path, kind: str, fingerprint: str | None, mmap: bool):
     path = Path(directory) / MANIFEST
     if not path.is_file():
         return None
     try:
         manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise
     except (OSError, ValueError) as e:
         raise InputError(path, f"unreadable index manifest ({e})") from e
     if not isinstance(manifest, dict) or manifest.get("kind") != kind \
@@ -63,6 +108,8 @@ def load_arrays(directory: str | Path, kind: str, fingerprint: str | None,
             raise InputError(path, f"bad array name {name!r}")
         try:
             array = np.load(file, allow_pickle=False, mmap_mode="r" if mmap else None)
+        except FileNotFoundError:
+            raise
         except (OSError, ValueError) as e:
             raise InputError(file, f"cannot read index array ({e})") from e
         if array.dtype.str != spec.get("dtype") or list(array.shape) != spec.get("shape"):

@@ -30,12 +30,13 @@ from ..errors import InputError
 from ..motion import MAX_FRAMES, MAX_RIG_DEPTH, MAX_RIG_JOINTS
 from ..skeleton import FPS
 from .bvh_parse import axis_rotations, in_chunks
-from .textfile import iter_lines
+from .textfile import MAX_ABS_VALUE, check_magnitude, iter_lines
 
 CMU_FPS = 120.0  # AMC files do not state their rate; CMU captured at 120 fps
 ROTATIONS = ("rx", "ry", "rz")
 TRANSLATIONS = ("tx", "ty", "tz")
 KNOWN_DOFS = ROTATIONS + TRANSLATIONS + ("l",)
+MAX_LINE_CHARS = 1024   # an ASF or AMC line (a bone's key and a few numbers) is far shorter
 BONE_KEYS = ("id", "name", "direction", "length", "axis", "dof", "limits", "bodymass", "cofmass")
 
 
@@ -102,6 +103,8 @@ class _AsfReader:
             self.fail(f"{what} is not a number ({' '.join(tokens)})")
         if not np.isfinite(values).all():
             self.fail(f"{what} is not finite ({' '.join(tokens)})")
+        if max(abs(v) for v in values) > MAX_ABS_VALUE:
+            self.fail(f"{what} is beyond any body ({' '.join(tokens)}; the limit is {MAX_ABS_VALUE:g})")
         return values
 
     def order(self, token: str, what: str) -> str:
@@ -133,8 +136,8 @@ class _AsfReader:
         key = key.lower()
         if key in ("mass", "length"):
             value = self.numbers(args, 1, f":units {key}")[0]
-            if value <= 0:
-                self.fail(f":units {key} must be positive, found {value:g}")
+            if not 1.0 / MAX_ABS_VALUE <= value:   # file lengths are divided by it
+                self.fail(f":units {key} must be positive (at least {1.0 / MAX_ABS_VALUE:g}), found {value:g}")
             self.units[key] = value
         elif key == "angle" and len(args) == 1 and args[0].lower() in ("deg", "rad"):
             self.units["angle"] = args[0].lower()
@@ -233,7 +236,7 @@ class _AsfReader:
 def parse_asf(path: str | os.PathLike) -> AsfSkeleton:
     path = str(path)
     reader = _AsfReader(path)
-    for _, line in iter_lines(path, "ASF"):
+    for _, line in iter_lines(path, "ASF", MAX_LINE_CHARS):
         reader.feed(line)
     if reader.bone is not None:
         raise InputError(path, f"truncated ASF: bone {reader.bone.get('name', '?')!r} has no 'end'")
@@ -317,7 +320,7 @@ def parse_amc(path: str | os.PathLike, skeleton: AsfSkeleton, fps: float = CMU_F
                 raise InputError(path, f"truncated or malformed AMC: frame {number} lacks bones {lacking}")
             rows.append(row)
 
-    for line_no, line in iter_lines(path, "AMC"):
+    for line_no, line in iter_lines(path, "AMC", MAX_LINE_CHARS):
         tokens = line.split("#", 1)[0].split()
         if not tokens:
             continue
@@ -359,6 +362,7 @@ def parse_amc(path: str | os.PathLike, skeleton: AsfSkeleton, fps: float = CMU_F
     if not np.isfinite(values).all():
         bad = int(np.argwhere(~np.isfinite(values))[0, 0])
         raise InputError(path, f"AMC data contains NaN or infinite values (first in frame {first + bad})")
+    check_magnitude(values, path, "AMC data")
     if not degrees:
         turns = np.array([d in ROTATIONS for dofs in skeleton.dofs for d in dofs], dtype=bool)
         values[:, turns] = np.degrees(values[:, turns])

@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..motion import Motion
 from ..skeleton import JOINT_NAMES
 from .asf_amc import AsfSkeleton, forward_kinematics, parse_amc, parse_asf
-from .bvh_mapping import COLLAR_TOWARDS_SHOULDER, apply_mapping
+from .bvh_mapping import COLLAR_TOWARDS_SHOULDER, apply_mapping, name_list
 from .canonical import canonical_motion
 
 # canonical joint -> the CMU bone whose end it is ("root": the root's position)
@@ -42,7 +42,7 @@ def cmu_weights(skeleton: AsfSkeleton, source: str) -> tuple[np.ndarray, dict[st
     missing = [bone for bone in needed if bone not in index]
     if missing:
         raise InputError(source, f"not a CMU-named skeleton: it has no bones {', '.join(missing)} "
-                         f"(bones: {', '.join(skeleton.names)})")
+                         f"(bones: {name_list(skeleton.names)})")
     weights = np.zeros((len(JOINT_NAMES), len(skeleton.names)))
     for c, canonical in enumerate(JOINT_NAMES):
         if canonical in CMU_COLLARS:

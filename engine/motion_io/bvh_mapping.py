@@ -75,19 +75,43 @@ def _lerp_row(a: int, b: int, t: float, n: int) -> np.ndarray:
     return row
 
 
+MAX_MAPPING_BYTES = 256 * 1024   # 22 pairs of names fit in a few kB: anything far larger is not a mapping
+SHOWN_NAMES = 30                 # rig joint names listed in a message (a rig may have hundreds)
+
+
+def _shown(name: str, limit: int = 60) -> str:
+    """A user-supplied name for a message: quoted, and cut when it is long."""
+    text = repr(name)
+    return text if len(text) <= limit else text[:limit - 5] + "…" + text[-4:]
+
+
+def name_list(names: list[str]) -> str:
+    shown = ", ".join(_shown(n, 40)[1:-1] for n in names[:SHOWN_NAMES])
+    return shown + (f", … ({len(names)} in all)" if len(names) > SHOWN_NAMES else "")
+
+
 def _load_user_mapping(mapping: str | Path, names: list[str], source: str) -> dict[str, int]:
     try:
-        user = json.loads(Path(mapping).read_text(encoding="utf-8"))
+        size = Path(mapping).stat().st_size
     except (OSError, ValueError) as err:
-        raise InputError(mapping, f"cannot read the joint mapping JSON ({err})") from None
+        raise InputError(mapping, f"cannot read the joint mapping JSON ({getattr(err, 'strerror', None) or err})") from None
+    if size > MAX_MAPPING_BYTES:   # checked before reading: a mapping is a few kB
+        raise InputError(mapping, f"the joint mapping JSON is {size / 1024:.0f} kB, more than the "
+                         f"{MAX_MAPPING_BYTES // 1024} kB limit")
+    try:
+        user = json.loads(Path(mapping).read_text(encoding="utf-8"))
+    except RecursionError:
+        raise InputError(mapping, "cannot read the joint mapping JSON (it nests too deep)") from None
+    except (OSError, ValueError) as err:
+        raise InputError(mapping, f"cannot read the joint mapping JSON ({str(err)[:200]})") from None
     if not isinstance(user, dict) or not all(isinstance(v, str) for v in user.values()):
         raise InputError(mapping, 'a joint mapping must be a JSON object {"canonical_name": "RigJointName"}')
     chosen = {}
     for canonical, rig_name in user.items():
         if canonical not in JOINT_INDEX:
-            raise InputError(mapping, f"unknown canonical joint {canonical!r} (expected one of {', '.join(JOINT_NAMES)})")
+            raise InputError(mapping, f"unknown canonical joint {_shown(canonical)} (expected one of {', '.join(JOINT_NAMES)})")
         if rig_name not in names:
-            raise InputError(mapping, f"joint {rig_name!r} is not in the rig of {source}")
+            raise InputError(mapping, f"joint {_shown(rig_name)} is not in the rig of {source}")
         chosen[canonical] = names.index(rig_name)
     return chosen
 
@@ -171,7 +195,7 @@ def build_mapping(names: list[str], parents: list[int], pose: np.ndarray, source
     missing = [c for c in required if c not in chosen]
     if missing:
         raise InputError(source, f"cannot find rig joints for the canonical {', '.join(missing)} "
-                         f"(rig joints: {', '.join(names)}); pass a joint mapping JSON to name them")
+                         f"(rig joints: {name_list(names)}); pass a joint mapping JSON to name them")
     for canonical, row in _spine_rows(chosen, parents, pose, n).items():
         if isinstance(row, int):
             chosen[canonical] = row

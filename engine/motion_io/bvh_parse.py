@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..motion import MAX_FRAMES, MAX_RIG_DEPTH, MAX_RIG_JOINTS
-from .textfile import read_text
+from .textfile import MAX_ABS_VALUE, check_magnitude, read_text
 
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
 ROTATION_CHANNELS = ("Xrotation", "Yrotation", "Zrotation")
@@ -46,11 +46,14 @@ class _Tokens:
         word = next(self._words, None)
         if word is None:
             raise InputError(self.path, f"truncated HIERARCHY: expected {what}, found the end")
+        if word.end() - word.start() > MAX_WORD_CHARS:   # no keyword, name or number is this long
+            raise InputError(self.path, f"malformed HIERARCHY: expected {what}, found a word of "
+                             f"{word.end() - word.start()} characters")
         return word.group()
 
     def rest(self) -> str | None:
         word = next(self._words, None)
-        return None if word is None else word.group()
+        return None if word is None else word.group()[:60]   # only ever shown in a message
 
     def expect(self, word: str) -> None:
         got = self.next(repr(word))
@@ -65,10 +68,14 @@ class _Tokens:
             raise InputError(self.path, f"malformed HIERARCHY: {what} {tok!r} is not a number") from None
         if not np.isfinite(value):
             raise InputError(self.path, f"malformed HIERARCHY: {what} is {tok}")
+        if abs(value) > MAX_ABS_VALUE:
+            raise InputError(self.path, f"malformed HIERARCHY: {what} is {tok}, beyond any body "
+                             f"(the limit is {MAX_ABS_VALUE:g})")
         return value
 
 
 _WORD = re.compile(r"\S+")
+MAX_WORD_CHARS = 256   # a HIERARCHY word (keyword, joint name, number) longer than this is not BVH
 
 
 def _open_joint(tok: _Tokens, clip: dict, parent: int) -> str:
@@ -146,6 +153,7 @@ def parse_bvh(path: str | os.PathLike) -> BvhClip:
 
 
 _MOTION_HEADER = re.compile(r"\s*Frames:[ \t]*(\S+)[ \t]*\r?\n[ \t]*Frame Time:[ \t]*(\S+)[ \t]*(?:\r?\n|$)")
+CHARS_PER_VALUE = 64     # a channel value and its separator never take more (e.g. -1.2345678901234567e+08)
 BLANK_LINES_ALLOWED = 64  # blank lines tolerated among the frames (editors leave a few at the end)
 
 
@@ -180,6 +188,10 @@ def _split_rows(text: str, start: int, frames: int, path: str) -> list[str]:
 def _parse_motion_rows(rows: list[str], frames: int, n_channels: int, path: str) -> np.ndarray:
     if len(rows) != frames:
         raise InputError(path, f"frame count mismatch: the header says {frames} frames, the file has {len(rows)}")
+    longest = max(range(len(rows)), key=lambda i: len(rows[i]))
+    if len(rows[longest]) > CHARS_PER_VALUE * (n_channels + 1):   # before parsing: a huge row costs nothing
+        raise InputError(path, f"frame {longest + 1} is {len(rows[longest])} characters long, far more than "
+                         f"{n_channels} channel values take (malformed MOTION data)")
     try:
         values = np.loadtxt(rows, dtype=np.float64, ndmin=2)
     except ValueError as err:
@@ -188,12 +200,13 @@ def _parse_motion_rows(rows: list[str], frames: int, n_channels: int, path: str)
         if bad is not None:
             raise InputError(path, f"frame {bad + 1} has {counts[bad]} channel values, expected {n_channels} "
                              "(truncated or malformed MOTION data)") from None
-        raise InputError(path, f"malformed MOTION data: {str(err).splitlines()[0]}") from None
+        raise InputError(path, f"malformed MOTION data: {str(err).splitlines()[0][:200]}") from None
     if values.shape[1] != n_channels:
         raise InputError(path, f"each frame should hold {n_channels} channel values, found {values.shape[1]}")
     if not np.isfinite(values).all():
         bad = int(np.argwhere(~np.isfinite(values))[0, 0])
         raise InputError(path, f"MOTION data contains NaN or infinite values (first in frame {bad})")
+    check_magnitude(values, path, "MOTION data")
     return values
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import tokenize
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from ..errors import InputError
 from ..motion import MAX_FRAMES, Motion
 from ..skeleton import FPS, JOINT_NAMES
 from .canonical import canonical_motion
-from .textfile import check_size
+from .textfile import check_magnitude, check_size
 
 # KIT-ML's 21 joints in its own order.
 KIT_NAMES = ("root", "BP", "BT", "BLN", "BUN", "LS", "LE", "LW", "RS", "RE", "RW",
@@ -93,9 +94,16 @@ def _read_header(f, path: str) -> tuple[tuple[int, ...], bool, np.dtype]:
             return np.lib.format.read_array_header_1_0(f)
         if version == (2, 0):
             return np.lib.format.read_array_header_2_0(f)
-    except (ValueError, SyntaxError, TypeError, EOFError) as err:
-        raise InputError(path, f"not a readable .npy file (bad header: {err})") from None
+    except (ValueError, SyntaxError, TypeError, EOFError, tokenize.TokenError, RecursionError) as err:
+        # numpy tokenizes and literal_evals the header dict: a mangled one fails in any of these ways
+        raise InputError(path, f"not a readable .npy file (bad header: {_first_line(err)})") from None
     raise InputError(path, f"not a readable .npy file (unsupported format version {version[0]}.{version[1]})")
+
+
+def _first_line(err: Exception) -> str:
+    """numpy's own message, cut to one line (some of its messages run over several)."""
+    lines = str(err).strip().splitlines() or [type(err).__name__]
+    return lines[0][:200]
 
 
 def _check_header(shape, dtype: np.dtype, data_bytes: int, path: str) -> int:
@@ -141,6 +149,7 @@ def read_npy(path: str | os.PathLike) -> Motion:
     array = load_array(source)
     if not np.isfinite(array).all():
         raise InputError(source, "the array contains NaN or infinite values")
+    check_magnitude(array, source, "the array")
     shape, meta = array.shape, {"source": source, "format": "npy"}
     if array.ndim == 3 and shape[1:] == (22, 3):
         joints, meta["layout"] = array.astype(np.float64), "humanml3d_joints"
