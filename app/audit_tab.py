@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .feedback import escape, guarded
+from .feedback import bind, code, escape, guarded
 from .search_tab import gradio_progress, words_text
 from .viewer import motion_plot
 from .wordcloud_view import side_by_side_bars
@@ -40,7 +40,7 @@ def summary_markdown(report: dict) -> str:
     said = sides["captions"]
     forms = ", ".join(f"{escape(k)} {v}" for k, v in style["subject_forms"].items())
     return "\n".join([
-        f"#### {report['clips']} clips of `{escape(str(report.get('dataset', '')))}`",
+        f"#### {report['clips']} clips of {code(str(report.get('dataset', '')))}",
         "**Left / right balance**",
         f"- captions say *left* {said.get('left', 0)}×, *right* {said.get('right', 0)}×, *both* {said.get('both', 0)}×",
         f"- motions activating *left* more than *right*: {sides['motions_left_over_right']}, "
@@ -64,6 +64,32 @@ def clip_words(row: dict) -> str:
             f"**The caption says, the motion does not show:** {escape(words_text(row['caption_only'], 8)) or '(none)'}")
 
 
+@guarded("The audit failed", 8, 0, clear={1: None, 2: "", 3: None, 4: gr.update(value=None, visible=False), 5: "",
+                                         6: [], 7: None})
+def run_audit(engine, spec_value: str, progress=gr.Progress()):
+    """-> (status, important-words figure, summary, usage figure, base-encoder figure (hidden when the
+    checkpoint has no LexMLM phase to compare with), its note, disagreement rows, report state)."""
+    report = engine.audit(spec_value, progress=gradio_progress(progress))
+    note = (f"Audited {report['clips']} clips: each caption's and each motion's 5 heaviest words are counted "
+            "(words only: stop words such as *a*, *the*, *person*, word pieces and punctuation are skipped); "
+            "the table ranks clips by 1 − cosine between motion and caption vectors.")
+    base = base_figure(report)
+    base_text = "" if base is not None else (f"*Caption words under the base text encoder (the seed's Fig. 5b): not "
+                                             f"shown, {escape(report['base_encoder'])}.*")
+    return (note, terms_figure(report), summary_markdown(report), usage_figure(report),
+            gr.update(value=base, visible=base is not None), base_text, disagreement_rows(report), report)
+
+
+@guarded("Could not show the clip", 2, 1)
+def show_clip(engine, spec_value: str, report, rank: int):
+    """-> (viewer, words markdown) of the clip at 1-based `rank` of the disagreement table."""
+    if not report or not 1 <= int(rank) <= len(report["disagreements"]):
+        return gr.skip(), "Run the audit, then click a clip."
+    row = report["disagreements"][int(rank) - 1]
+    motion = engine.clip(spec_value, row["id"])
+    return motion_plot(motion.joints, motion.fps, f"{row['id']} · {row['caption']}"), clip_words(row)
+
+
 def build(engine, demo: gr.Blocks) -> None:
     with gr.Row():
         spec = gr.Dropdown(engine.datasets(), value=engine.datasets()[0], allow_custom_value=True, label="Dataset",
@@ -77,12 +103,12 @@ def build(engine, demo: gr.Blocks) -> None:
         with gr.Column(scale=4):
             summary = gr.Markdown(elem_id="audit-summary")
     usage = gr.Plot(show_label=False, elem_id="audit-usage")
-    base = gr.Plot(show_label=False, elem_id="audit-base")
+    base = gr.Plot(show_label=False, visible=False, elem_id="audit-base")
     base_note = gr.Markdown(elem_id="audit-base-note")
     gr.Markdown("**Clips whose caption and motion disagree most** (click one to watch it)")
     table = gr.Dataframe(headers=TABLE_HEADERS, datatype=["number", "str", "number", "str", "str", "str"],
                          interactive=False, wrap=True, max_height=400,
-                         column_widths=["6%", "18%", "9%", "27%", "20%", "20%"], elem_id="audit-table")
+                         column_widths=["5%", "16%", "9%", "30%", "20%", "20%"], elem_id="audit-table")
     with gr.Row():
         with gr.Column(scale=6):
             plot = gr.Plot(show_label=False, elem_id="audit-plot")
@@ -90,22 +116,9 @@ def build(engine, demo: gr.Blocks) -> None:
             words = gr.Markdown(elem_id="audit-words")
     report_state = gr.State(None)
 
-    @guarded("The audit failed", 8, 0)
-    def run_audit(spec_value, progress=gr.Progress()):
-        report = engine.audit(spec_value, progress=gradio_progress(progress))
-        note = (f"Audited {report['clips']} clips: each caption's and each motion's 5 heaviest words are counted "
-                "(words only: stop words such as *a*, *the*, *person*, word pieces and punctuation are skipped); "
-                "the table ranks clips by 1 − cosine between motion and caption vectors.")
-        base_text = "" if report.get("base_encoder_caption_terms") else f"*Base encoder: {escape(report['base_encoder'])}.*"
-        return note, terms_figure(report), summary_markdown(report), usage_figure(report), base_figure(report), \
-            base_text, disagreement_rows(report), report
+    def on_select(spec_value, report, evt: gr.SelectData):
+        row = getattr(evt, "row_value", None) or [0]
+        return show_clip(engine, spec_value, report, int(row[0] or 0))
 
-    @guarded("Could not show the clip", 2, 1)
-    def show_clip(spec_value, report, evt: gr.SelectData):
-        rank = int((evt.row_value or [0])[0])
-        row = report["disagreements"][rank - 1]
-        motion = engine.clip(spec_value, row["id"])
-        return motion_plot(motion.joints, motion.fps, f"{row['id']} · {row['caption']}"), clip_words(row)
-
-    go.click(run_audit, [spec], [status, terms, summary, usage, base, base_note, table, report_state])
-    table.select(show_clip, [spec, report_state], [plot, words])
+    go.click(bind(run_audit, engine), [spec], [status, terms, summary, usage, base, base_note, table, report_state])
+    table.select(on_select, [spec, report_state], [plot, words])

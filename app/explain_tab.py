@@ -1,13 +1,14 @@
-"""Caption & Explain tab: a motion's generated caption, its words against a caption's, and where in the
-body and in time the encoder looks (PCA heatmap and heat-coloured skeleton)."""
+"""Caption & Explain tab: a motion's generated caption, its words against a caption's, where in the body and
+in time the encoder looks (PCA heatmap and heat-coloured skeleton), the words it activates over time (word
+timeline) and the library motions most like it (Find similar)."""
 from __future__ import annotations
-
-from pathlib import Path
 
 import gradio as gr
 
-from .feedback import escape, guarded
-from .heatmap_view import expand_patches, pca_heatmap
+from engine.errors import MotionLexError
+
+from .feedback import bind, code, escape, guarded, upload_name
+from .heatmap_view import expand_patches, pca_heatmap, word_timeline_figure
 from .search_tab import gradio_progress, words_text
 from .viewer import motion_plot
 from .wordcloud_view import word_cloud
@@ -51,6 +52,103 @@ def heat_views(state: dict, component: str):
     return heatmap, skeleton
 
 
+SIMILAR_HEADERS = ["rank", "id", "score", "caption", "shared words"]
+TIMELINE_WORDS = 10
+
+
+def timeline_views(engine, state: dict, extra: str = ""):
+    """The word-timeline heatmap of the analysed motion (+ extra typed words) and its note."""
+    timeline = engine.word_timeline(state["motion"], TIMELINE_WORDS, (extra or "").replace(",", " ").split())
+    figure = word_timeline_figure(timeline, f"Words over time · {state['title']}")
+    note = (f"*Each cell:* {escape(timeline['method'])}. One column per {timeline['patch_s']:.1f} s patch; "
+            f"{len(timeline['columns'])} pooling windows in all.")
+    if timeline["unknown"]:
+        note += f" Not in this model's lexicon (not shown): {escape(', '.join(timeline['unknown']))}."
+    return figure, note
+
+
+def _analysis(engine, motion, spec_value, title, own_caption, component_value, progress):
+    """Caption, explain and compare from one encoder pass (Engine.analyse), then the word timeline."""
+    result = engine.analyse(motion, spec_value, own_caption or None, components=len(COMPONENTS),
+                            progress=gradio_progress(progress))
+    explained, cmp, text = result["explain"], result["compare"], result["compared_with"]
+    state = {"motion": motion, "joints": motion.joints, "fps": motion.fps, "title": title, "pca": explained["pca"],
+             "frames_per_patch": explained["frames_per_patch"], "caption": text}
+    progress(0.9, desc="drawing")
+    heat, skel = heat_views(state, component_value)
+    timeline, timeline_note = timeline_views(engine, state)
+    return (caption_markdown(result["caption"], title), word_cloud(explained["terms"], colormap="viridis"),
+            word_cloud(cmp["caption_terms"], colormap="plasma"), disagreement_markdown(cmp, text),
+            heat, skel, timeline, timeline_note, state, text, [], "")
+
+
+# outputs of an analysis: caption, motion cloud, text cloud, disagreement, heatmap, skeleton, timeline,
+# timeline note, state, compare text, similar table, similar note
+_CLEAR = {1: None, 2: None, 3: "", 4: None, 5: None, 6: None, 7: "", 10: [], 11: ""}
+
+
+@guarded("Could not list the clips", 2, 1)
+def list_clips(engine, spec_value: str):
+    rows = engine.library(spec_value, limit=CLIP_CHOICES)
+    choices = [(f"{r['id']} · {r['caption'][:60]}", r["id"]) for r in rows]
+    return gr.update(choices=choices, value=choices[0][1] if choices else None), gr.skip()
+
+
+@guarded("Could not caption the clip", 12, 0, clear=_CLEAR)
+def explain_clip(engine, spec_value: str, clip_id: str, component_value: str = "1", progress=gr.Progress()):
+    if not clip_id:
+        raise MotionLexError("pick a clip first")
+    motion = engine.clip(spec_value, clip_id)
+    info = engine.clip_info(spec_value, clip_id)
+    return _analysis(engine, motion, spec_value, f"clip {clip_id}", info["caption"], component_value, progress)
+
+
+@guarded("Could not caption the file", 12, 0, clear=_CLEAR)
+def explain_file(engine, path, spec_value: str, component_value: str = "1", progress=gr.Progress()):
+    if not path:
+        return (gr.skip(),) * 12
+    motion = engine.load_file(path)
+    return _analysis(engine, motion, spec_value, f"file {upload_name(path)}", "", component_value, progress)
+
+
+@guarded("Could not compare the caption", 2, 1)
+def compare(engine, typed: str, current):
+    if current is None:
+        raise MotionLexError("caption a clip or a file first")
+    text = (typed or "").strip() or current["caption"]
+    cmp = engine.compare(current["motion"], text)
+    return word_cloud(cmp["caption_terms"], colormap="plasma"), disagreement_markdown(cmp, text)
+
+
+@guarded("Could not draw the component", 2, 0)
+def change_component(current, component_value: str):
+    if current is None:
+        return gr.skip(), gr.skip()
+    return heat_views(current, component_value)
+
+
+@guarded("Could not draw the word timeline", 2, 1)
+def timeline_words(engine, current, extra: str):
+    if current is None:
+        raise MotionLexError("caption a clip or a file first")
+    return timeline_views(engine, current, extra)
+
+
+@guarded("Could not find similar motions", 3, 1, clear={0: [], 2: []})
+def find_similar(engine, spec_value: str, current, k: int = 8):
+    """-> (table rows, note, hits): the library motions nearest to the analysed one (motion-to-motion search
+    through the motion index)."""
+    if current is None:
+        raise MotionLexError("caption a clip or a file first")
+    found = engine.similar_motions(current["motion"], spec_value, k)
+    hits = found["hits"]
+    rows = [[i, h["id"], round(h["score"], 3), h["caption"], words_text(h["terms"], 4)] for i, h in enumerate(hits, 1)]
+    note = (f"{len(hits)} motions of {code(found['library'])} nearest to {escape(current['title'])} "
+            "(cosine of the lexical vectors through the motion index; click one to caption and explain it)."
+            if hits else f"No motion of {code(found['library'])} shares a word with {escape(current['title'])}.")
+    return rows, note, hits
+
+
 def build(engine, demo: gr.Blocks) -> None:
     first = engine.datasets()[0]
     with gr.Row():
@@ -59,8 +157,8 @@ def build(engine, demo: gr.Blocks) -> None:
                 spec = gr.Dropdown(engine.datasets(), value=first, allow_custom_value=True, label="Library",
                                    scale=3, elem_id="explain-spec")
                 clip = gr.Dropdown([], label="Clip", allow_custom_value=True, scale=3, elem_id="explain-clip")
-            go = gr.Button("Caption and explain this clip", variant="primary", elem_id="explain-go")
-            upload = gr.File(label="…or a motion file (.bvh, .npy)", file_types=[".bvh", ".npy"], height=110,
+            go_button = gr.Button("Caption and explain this clip", variant="primary", elem_id="explain-go")
+            upload = gr.File(label="…or a motion file (.bvh, .npy)", file_types=[".bvh", ".npy"], height=130,
                              elem_id="explain-upload")
         with gr.Column(scale=6):
             caption = gr.Markdown("Pick a clip (or upload a file) to caption it.", elem_id="explain-caption")
@@ -83,62 +181,40 @@ def build(engine, demo: gr.Blocks) -> None:
             heatmap = gr.Plot(show_label=False, elem_id="explain-heatmap")
         with gr.Column(scale=5):
             skeleton = gr.Plot(show_label=False, elem_id="explain-plot")
+    with gr.Row():
+        gr.Markdown("**Word timeline**: the words the motion activates over time (the vectors its lexical vector "
+                    "is the max of)")
+        extra_words = gr.Textbox(show_label=False, placeholder="add words to the timeline, e.g. left right, then Enter",
+                                 elem_id="explain-timeline-words")
+    timeline = gr.Plot(show_label=False, elem_id="explain-timeline")
+    timeline_note = gr.Markdown(elem_id="explain-timeline-note")
+    with gr.Row():
+        similar_button = gr.Button("Find similar motions", elem_id="explain-similar-go")
+        similar_note = gr.Markdown(elem_id="explain-similar-note")
+    similar = gr.Dataframe(headers=SIMILAR_HEADERS, datatype=["number", "str", "number", "str", "str"],
+                           interactive=False, wrap=True, column_widths=["5%", "17%", "7%", "43%", "28%"],
+                           elem_id="explain-similar")
     state = gr.State(None)
+    similar_hits = gr.State([])
 
-    @guarded("Could not list the clips", 2, 1)
-    def list_clips(spec_value):
-        rows = engine.library(spec_value, limit=CLIP_CHOICES)
-        choices = [(f"{r['id']} · {r['caption'][:60]}", r["id"]) for r in rows]
-        return gr.update(choices=choices, value=choices[0][1] if choices else None), gr.skip()
+    outputs = [caption, motion_cloud, text_cloud, disagreement, heatmap, skeleton, timeline, timeline_note, state,
+               compare_text, similar, similar_note]
+    clip_go = bind(explain_clip, engine)
 
-    def analyse(motion, spec_value, title, own_caption, component_value, progress):
-        """Caption, explain and compare with the motion's own caption (or the generated one for a file)."""
-        result = engine.caption(motion, spec_value, progress=gradio_progress(progress))
-        progress(0.9, desc="explaining")
-        explained = engine.explain(motion, components=len(COMPONENTS))
-        text = own_caption or result["caption"]
-        cmp = engine.compare(motion, text)
-        new_state = {"motion": motion, "joints": motion.joints, "fps": motion.fps, "title": title, "pca": explained["pca"],
-                     "frames_per_patch": explained["frames_per_patch"], "caption": text}
-        heat, skel = heat_views(new_state, component_value)
-        return (caption_markdown(result, title), word_cloud(explained["terms"], colormap="viridis"),
-                word_cloud(cmp["caption_terms"], colormap="plasma"), disagreement_markdown(cmp, text),
-                heat, skel, new_state, text)
+    def on_similar(spec_value, hits, component_value, evt: gr.SelectData, progress=gr.Progress()):
+        row = getattr(evt, "row_value", None) or [0]
+        rank = int(row[0] or 0)
+        if not hits or not 1 <= rank <= len(hits):
+            return (gr.skip(),) * 13
+        clip_id = hits[rank - 1]["id"]
+        return (clip_id, *explain_clip(engine, spec_value, clip_id, component_value, progress))
 
-    @guarded("Could not caption the clip", 8, 0)
-    def explain_clip(spec_value, clip_id, component_value, progress=gr.Progress()):
-        if not clip_id:
-            raise ValueError("pick a clip first")
-        motion = engine.clip(spec_value, clip_id)
-        info = engine.clip_info(spec_value, clip_id)
-        return analyse(motion, spec_value, f"clip {clip_id}", info["caption"], component_value, progress)
-
-    @guarded("Could not caption the file", 8, 0)
-    def explain_file(path, spec_value, component_value, progress=gr.Progress()):
-        if not path:
-            return (gr.skip(),) * 8
-        motion = engine.load_file(path)
-        return analyse(motion, spec_value, f"file {Path(path).name}", "", component_value, progress)
-
-    @guarded("Could not compare the caption", 2, 1)
-    def compare(typed, current):
-        if current is None:
-            raise ValueError("caption a clip or a file first")
-        text = (typed or "").strip() or current["caption"]
-        cmp = engine.compare(current["motion"], text)
-        return word_cloud(cmp["caption_terms"], colormap="plasma"), disagreement_markdown(cmp, text)
-
-    @guarded("Could not draw the component", 2, 0)
-    def change_component(current, component_value):
-        if current is None:
-            return gr.skip(), gr.skip()
-        return heat_views(current, component_value)
-
-    outputs = [caption, motion_cloud, text_cloud, disagreement, heatmap, skeleton, state, compare_text]
-    demo.load(list_clips, [spec], [clip, caption])
-    spec.change(list_clips, [spec], [clip, caption])
-    go.click(explain_clip, [spec, clip, component], outputs)
-    upload.upload(explain_file, [upload, spec, component], outputs)
-    compare_text.submit(compare, [compare_text, state], [text_cloud, disagreement])
+    demo.load(bind(list_clips, engine), [spec], [clip, caption])
+    spec.change(bind(list_clips, engine), [spec], [clip, caption])
+    go_button.click(clip_go, [spec, clip, component], outputs)
+    upload.upload(bind(explain_file, engine), [upload, spec, component], outputs)
+    compare_text.submit(bind(compare, engine), [compare_text, state], [text_cloud, disagreement])
     component.change(change_component, [state, component], [heatmap, skeleton])
-
+    extra_words.submit(bind(timeline_words, engine), [state, extra_words], [timeline, timeline_note])
+    similar_button.click(bind(find_similar, engine), [spec, state], [similar, similar_note, similar_hits])
+    similar.select(on_similar, [spec, similar_hits, component], [clip] + outputs)

@@ -1,11 +1,11 @@
 """Library tab: browse a dataset's clips, filter by caption words and split, watch any clip, open a file."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import gradio as gr
 
-from .feedback import escape, guarded
+from engine.errors import MotionLexError
+
+from .feedback import bind, escape, guarded, upload_name
 from .viewer import motion_plot
 
 TABLE_HEADERS = ["id", "caption", "duration (s)", "split"]
@@ -52,62 +52,82 @@ def upload_report(motion, mapping_used: bool) -> str:
     return "\n\n".join(lines)
 
 
+# ---- handlers: plain functions of plain values and the engine (the Gradio wiring below is thin) ----------
+@guarded("Could not list the dataset", 2, 1, clear={0: []})
+def list_clips(engine, spec_value: str, query_value: str = "", split_value: str = "all"):
+    """-> (table rows, status line)."""
+    rows = engine.library(spec_value, query_value or "", split_value, limit=ROW_LIMIT + 1)
+    total = len(engine.dataset(spec_value))
+    more = len(rows) > ROW_LIMIT
+    rows = rows[:ROW_LIMIT]
+    filtered = bool((query_value or "").strip()) or split_value not in (None, "all")
+    note = f"{len(rows)}{'+' if more else ''} {'matching ' if filtered else ''}clips shown · {total} in the dataset"
+    if more:
+        note += f" (first {ROW_LIMIT}; narrow the filter to see others)"
+    if not rows:
+        note = f"No clip matches · {total} in the dataset"
+    return table_rows(rows), note
+
+
+@guarded("Could not show the clip", 2, 1)
+def show_clip(engine, spec_value: str, clip_id: str):
+    """-> (viewer figure, details markdown)."""
+    if not clip_id:
+        raise MotionLexError("pick a clip in the table")
+    motion = engine.clip(spec_value, clip_id)
+    info = engine.clip_info(spec_value, clip_id)
+    return motion_plot(motion.joints, motion.fps, f"{clip_id} · {info['caption']}"), clip_details(info)
+
+
+@guarded("Could not open the file", 3, 1, clear={0: None, 2: ""})
+def open_file(engine, motion_path, mapping_path=None):
+    """-> (viewer figure, upload report, details line). Errors name the user's file, once."""
+    if not motion_path:
+        return gr.skip(), "", gr.skip()
+    motion = engine.load_file(motion_path, mapping_path or None)
+    name = upload_name(motion_path)
+    return (motion_plot(motion.joints, motion.fps, f"file · {name}"), upload_report(motion, bool(mapping_path)),
+            f"Showing the file **{escape(name)}** (details under the upload box).")
+
+
+def selected_id(evt) -> str:
+    """The clip id of a table selection (first column of the clicked row)."""
+    row = getattr(evt, "row_value", None) or [None]
+    return str(row[0]) if row[0] is not None else ""
+
+
 def build(engine, demo: gr.Blocks) -> None:
     with gr.Row():
-        with gr.Column(scale=5):
-            with gr.Row():
-                spec = gr.Dropdown(engine.datasets(), value=engine.datasets()[0], allow_custom_value=True,
-                                   label="Dataset", info="a spec: synthetic, bandai:/archive, bvh:/folder …",
-                                   scale=3, elem_id="library-spec")
-                split = gr.Dropdown(SPLIT_CHOICES, value="all", label="Split", scale=1, elem_id="library-split")
-            query = gr.Textbox(label="Filter", placeholder="caption words, e.g. walk left", elem_id="library-filter")
-            status = gr.Markdown(elem_id="library-status")
-            table = gr.Dataframe(headers=TABLE_HEADERS, datatype=["str", "str", "number", "str"],
-                                 interactive=False, wrap=True, max_height=430, column_widths=["30%", "50%", "10%", "10%"],
-                                 elem_id="library-table")
-            with gr.Accordion("Open a motion file (.bvh or .npy)", open=True):
-                with gr.Row():
-                    motion_file = gr.File(label="Motion file", file_types=[".bvh", ".npy"], elem_id="library-upload")
-                    mapping_file = gr.File(label="Joint mapping JSON (optional, BVH only)", file_types=[".json"],
-                                           elem_id="library-mapping")
-                upload_status = gr.Markdown(elem_id="library-upload-status")
-        with gr.Column(scale=6):
+        spec = gr.Dropdown(engine.datasets(), value=engine.datasets()[0], allow_custom_value=True,
+                           label="Dataset", info="a spec: synthetic, bandai:/archive, bvh:/folder …",
+                           scale=3, elem_id="library-spec")
+        split = gr.Dropdown(SPLIT_CHOICES, value="all", label="Split", scale=1, elem_id="library-split")
+        query = gr.Textbox(label="Filter", placeholder="caption words, e.g. walk left", scale=3,
+                           elem_id="library-filter")
+    status = gr.Markdown(elem_id="library-status")
+    table = gr.Dataframe(headers=TABLE_HEADERS, datatype=["str", "str", "number", "str"],
+                         interactive=False, wrap=True, max_height=330, column_widths=["22%", "58%", "10%", "10%"],
+                         elem_id="library-table")
+    with gr.Row():
+        with gr.Column(scale=7):
             plot = gr.Plot(label="Skeleton", show_label=False, elem_id="library-plot")
+        with gr.Column(scale=3):
             details = gr.Markdown("Select a clip in the table to watch it.", elem_id="library-details")
+            with gr.Accordion("Open a motion file (.bvh or .npy)", open=True):
+                motion_file = gr.File(label="Motion file", file_types=[".bvh", ".npy"], elem_id="library-upload")
+                mapping_file = gr.File(label="Joint mapping JSON (optional, BVH only)", file_types=[".json"],
+                                       elem_id="library-mapping")
+                upload_status = gr.Markdown(elem_id="library-upload-status")
 
-    @guarded("Could not list the dataset", 2, 1)
-    def refresh(spec_value, query_value, split_value):
-        rows = engine.library(spec_value, query_value or "", split_value, limit=ROW_LIMIT + 1)
-        total = len(engine.dataset(spec_value))
-        more = len(rows) > ROW_LIMIT
-        rows = rows[:ROW_LIMIT]
-        filtered = bool((query_value or "").strip()) or split_value not in (None, "all")
-        note = f"{len(rows)}{'+' if more else ''} {'matching ' if filtered else ''}clips shown · {total} in the dataset"
-        if more:
-            note += f" (first {ROW_LIMIT}; narrow the filter to see others)"
-        return table_rows(rows), note
+    def on_select(spec_value, evt: gr.SelectData):
+        return show_clip(engine, spec_value, selected_id(evt))
 
-    @guarded("Could not show the clip", 2, 1)
-    def show_clip(spec_value, evt: gr.SelectData):
-        clip_id = str((evt.row_value or [None])[0])
-        motion = engine.clip(spec_value, clip_id)
-        info = engine.clip_info(spec_value, clip_id)
-        return motion_plot(motion.joints, motion.fps, f"{clip_id} · {info['caption']}"), clip_details(info)
-
-    @guarded("Could not open the file", 3, 1)
-    def show_upload(motion_path, mapping_path):
-        if not motion_path:
-            return gr.skip(), "", gr.skip()
-        motion = engine.load_file(motion_path, mapping_path or None)
-        name = Path(motion_path).name
-        return (motion_plot(motion.joints, motion.fps, f"file · {name}"), upload_report(motion, bool(mapping_path)),
-                f"Showing the file **{escape(name)}** (details under the upload box).")
-
+    refresh, upload = bind(list_clips, engine), bind(open_file, engine)
     filters = [spec, query, split]
     demo.load(refresh, filters, [table, status])
     spec.change(refresh, filters, [table, status])
     split.change(refresh, filters, [table, status])
     query.change(refresh, filters, [table, status], trigger_mode="always_last")
-    table.select(show_clip, [spec], [plot, details])
-    motion_file.upload(show_upload, [motion_file, mapping_file], [plot, upload_status, details])
-    mapping_file.upload(show_upload, [motion_file, mapping_file], [plot, upload_status, details])
+    table.select(on_select, [spec], [plot, details])
+    motion_file.upload(upload, [motion_file, mapping_file], [plot, upload_status, details])
+    mapping_file.upload(upload, [motion_file, mapping_file], [plot, upload_status, details])

@@ -19,7 +19,8 @@ GRID_STEP_M = 0.5
 MIN_FLOOR_M = 2.0            # the floor is at least this wide, so a standing pose is not cramped
 FLOOR_COLOUR = "#c8c8c8"
 PATH_COLOUR = "#8e44ad"
-DYNAMIC_TRACES = [0, 1, 2, 3]  # bones left/right/centre and joints: what each animation frame replaces
+DYNAMIC_TRACES = [0, 1, 2, 3]
+VIEWER_HEIGHT = 600  # bones left/right/centre and joints: what each animation frame replaces
 
 
 def to_plotly(points: np.ndarray) -> np.ndarray:
@@ -96,6 +97,13 @@ def front_eye(pose: np.ndarray) -> dict:
 
 def skeleton_figure(joints: np.ndarray, fps: float = 20.0, title: str = "",
                     joint_intensity: np.ndarray | None = None) -> go.Figure:
+    """skeleton_parts as a plotly Figure (frames included)."""
+    data, layout, frames = skeleton_parts(joints, fps, title, joint_intensity)
+    return go.Figure(data=data, layout=layout, frames=frames)
+
+
+def skeleton_parts(joints: np.ndarray, fps: float = 20.0, title: str = "",
+                   joint_intensity: np.ndarray | None = None) -> tuple[list, dict, list]:
     """An animated 3D skeleton: side-coloured bones, joints, floor grid, root path, play/pause and a scrub slider.
 
     joints: (T, 22, 3) canonical positions in metres (Y up). Clips longer than
@@ -151,10 +159,11 @@ def skeleton_figure(joints: np.ndarray, fps: float = 20.0, title: str = "",
     if step > 1:
         note += f" · animation shows one frame in {step} ({len(shown)} of {total})"
     if heat is not None:
-        note += " · joints: pale = low, dark red = high"
+        note += "<br>joints coloured by intensity: pale = low, dark red = high"
     layout = dict(
         title=dict(text=title or "motion", x=0.01, xanchor="left", font=dict(size=15)),
-        height=540, margin=dict(l=0, r=0, t=40, b=40), paper_bgcolor="white",
+        height=VIEWER_HEIGHT, margin=dict(l=0, r=0, t=40, b=40), paper_bgcolor="white",
+        modebar=dict(orientation="v", bgcolor="rgba(255,255,255,0.6)"),   # out of the title's and legend's way
         legend=dict(orientation="h", x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.7)", itemclick=False,
                     itemdoubleclick=False),
         scene=dict(xaxis=dict(hidden_axis, range=[x0, x1]), yaxis=dict(hidden_axis, range=[y0, y1]),
@@ -162,7 +171,7 @@ def skeleton_figure(joints: np.ndarray, fps: float = 20.0, title: str = "",
                    aspectratio=dict(zip("xyz", (span / span.max()).round(4).tolist())),
                    camera=dict(up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.15), eye=front_eye(joints[0]))),
         annotations=[dict(text=note, showarrow=False, xref="paper", yref="paper", x=0.01, y=0.93,
-                          xanchor="left", font=dict(size=12, color="#555"))],
+                          xanchor="left", yanchor="top", align="left", font=dict(size=12, color="#555"))],
         updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0.0, xanchor="left", yanchor="top",
                           pad=dict(t=30, r=10), showactive=False, buttons=[play, pause])],
         sliders=[dict(active=0, x=0.2, y=0.0, len=0.78, xanchor="left", yanchor="top", pad=dict(t=20),
@@ -170,7 +179,7 @@ def skeleton_figure(joints: np.ndarray, fps: float = 20.0, title: str = "",
                       font=dict(color="rgba(0,0,0,0)"), ticklen=0, minorticklen=0,  # 150 labels are noise
                       steps=steps)],
     )
-    return go.Figure(data=first + [_floor_grid(x0, x1, y0, y1), path], layout=layout, frames=frames)
+    return first + [_floor_grid(x0, x1, y0, y1), path], layout, frames
 
 
 def for_browser(fig: go.Figure) -> go.Figure:
@@ -188,8 +197,12 @@ def for_browser(fig: go.Figure) -> go.Figure:
 
 def motion_plot(joints: np.ndarray, fps: float = 20.0, title: str = "",
                 joint_intensity: np.ndarray | None = None) -> go.Figure:
-    """What a tab hands to gr.Plot: the skeleton figure, ready for Gradio's plotly renderer."""
-    return for_browser(skeleton_figure(joints, fps, title, joint_intensity))
+    """What a tab hands to gr.Plot: the skeleton figure, ready for Gradio's plotly renderer (what for_browser
+    makes, built without plotly validating every frame: the frames are plain data already)."""
+    data, layout, frames = skeleton_parts(joints, fps, title, joint_intensity)
+    fig = go.Figure(data=data, layout=layout)
+    fig.update_layout(meta=dict(motionlex_id=uuid.uuid4().hex, motionlex_frames=frames))
+    return fig
 
 
 # Runs once per page: attaches the frames carried in layout.meta to each plotly graph div.
@@ -213,3 +226,34 @@ FRAMES_LOADER_JS = """
 })();
 </script>
 """
+
+
+def pair_figure(left: np.ndarray, right: np.ndarray, fps: float = 20.0, titles: tuple[str, str] = ("", ""),
+                title: str = "") -> go.Figure:
+    """Two motions side by side in one figure (two 3D scenes) driven by one play button and one slider, so
+    the animations stay in step frame for frame. The shorter motion holds its last pose."""
+    frames = max(len(left), len(right))
+    pad = lambda j: np.concatenate([j, np.repeat(j[-1:], frames - len(j), axis=0)]) if len(j) < frames else j  # noqa: E731
+    a, b = skeleton_figure(pad(np.asarray(left)), fps, titles[0]), skeleton_figure(pad(np.asarray(right)), fps, titles[1])
+    n = len(a.data)
+    data = list(a.data)
+    for trace in b.data:
+        trace = go.Scatter3d(trace)
+        trace.update(scene="scene2", showlegend=False)
+        data.append(trace)
+    dynamic = DYNAMIC_TRACES + [n + t for t in DYNAMIC_TRACES]
+    merged = [dict(name=fa.name, data=list(fa.data) + list(fb.data), traces=dynamic) for fa, fb in zip(a.frames, b.frames)]
+    fig = go.Figure(data=data, layout=a.layout, frames=merged)
+    scene2 = b.layout.scene.to_plotly_json()
+    fig.update_layout(scene=dict(domain=dict(x=[0.0, 0.49], y=[0.0, 0.9])),
+                      scene2=dict(scene2, domain=dict(x=[0.51, 1.0], y=[0.0, 0.9])),
+                      title=dict(text=title or "base vs SoPo (one slider drives both)"), height=VIEWER_HEIGHT)
+    notes = [dict(text=f"<b>{t}</b>", showarrow=False, xref="paper", yref="paper", x=x, y=0.93, xanchor="center",
+                  font=dict(size=14)) for t, x in zip(titles, (0.245, 0.755))]
+    fig.layout.annotations = notes + [dict(a.layout.annotations[0].to_plotly_json(), y=0.985, x=0.99, xanchor="right")]
+    return fig
+
+
+def pair_plot(left: np.ndarray, right: np.ndarray, fps: float = 20.0, titles: tuple[str, str] = ("", ""),
+              title: str = "") -> go.Figure:
+    return for_browser(pair_figure(left, right, fps, titles, title))

@@ -71,3 +71,32 @@ def browser_page(url: str, timeout_ms: int = 30_000):
 def wait_text(page, selector: str, text: str, timeout: float = 60_000):
     page.wait_for_function("([s, t]) => (document.querySelector(s)?.innerText || '').includes(t)",
                            arg=[selector, text], timeout=timeout)
+
+
+ASSETS = ROOT / "assets" / "screenshots"
+README_SHOT_BYTES = 150_000
+
+
+def screenshot(page, name: str, selector: str | None = None, readme: bool = True) -> Path:
+    """A full-page screenshot as a test artifact (/tmp/motionlex_<name>.png) and, with readme=True, a small copy
+    for the README (assets/screenshots/<name>.png: 1000 px wide at most, a 96-colour palette, under ~150 KB)."""
+    from PIL import Image
+
+    artifact = SHOTS / f"motionlex_{name}.png"
+    if selector:
+        page.locator(selector).screenshot(path=str(artifact))
+    else:
+        page.screenshot(path=str(artifact), full_page=True)
+    if not readme:
+        return artifact
+    image = Image.open(artifact).convert("RGB")
+    ASSETS.mkdir(parents=True, exist_ok=True)
+    small = ASSETS / f"{name}.png"
+    width, colours = 1000, 96
+    while True:
+        scale = min(1.0, width / image.width)
+        copy = image.resize((int(image.width * scale), int(image.height * scale)), Image.LANCZOS)
+        copy.quantize(colors=colours, method=Image.Quantize.MEDIANCUT).save(small, optimize=True)
+        if small.stat().st_size <= README_SHOT_BYTES or width <= 500:
+            return artifact
+        width, colours = int(width * 0.85), max(32, colours - 16)
