@@ -214,3 +214,12 @@ def test_label_text_reads_both_label_kinds():
     assert label_text(procedural) == "wave left (slow), then walk (twice, forward); style energetic"
     assert label_text({"content": "walk", "style": "elderly", "side": None}) == "content=walk style=elderly"
     assert label_text(None) == ""
+
+
+@pytest.mark.parametrize("query, primitive", [("wave left hand", "wave_left"), ("wave right hand", "wave_right"),
+                                              ("kick left leg", "kick_left"), ("punch left arm", "punch_left")])
+def test_a_keyword_query_naming_a_side_ranks_that_side_first(engine, query, primitive):
+    """The model tells the sides apart by which side word is heavier (a right wave may weigh "left" more than
+    a left wave does), so a query naming one side is ranked by the contrast with its opposite."""
+    hits = engine.search(query, keywords=True, k=5)["hits"]
+    assert [primitive in h["label"]["primitives"] for h in hits] == [True] * 5

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ from ..models.encode import encode_motions, encode_texts
 
 _NEGATIVE = re.compile(r"(?:^|\s)-(\w+)")
 _TYPED = re.compile(r"[^\W\d_]+")   # the words typed in a free-text query (letters only)
+CONTRAST_POOL = 200   # candidates a side-naming keyword query rescores by the side contrast
 EXPLAIN_POOL = 4   # a hit's explanation reads this many times more terms than it shows, as some are not words
 
 
@@ -62,6 +64,7 @@ class LibrarySearch:
             self.motions = SparseIndex.build(vectors, [c.id for c in dataset.clips], top_k)
             self.motions.save(self.root / "motions", self.fingerprint)
         self._captions: SparseIndex | None = None
+        self._matrix = None   # the stored motion vectors by term (CSC), for side-contrast rescoring
 
     def caption_index(self, progress=None) -> SparseIndex:
         """The caption index (motion-to-text, audit), built on first use."""
@@ -115,8 +118,11 @@ class LibrarySearch:
         parsed = parse_keywords(query, self.model.tokenizer, pieces=pieces)
         inactive = [w for w, t in parsed.whole.items() if self._inactive(t)]
         inactive += [w for w, ids in parsed.pieces.items() if all(self._inactive(t) for t in ids)]
-        hits = self.motions.search(parsed.weights, k=k, negatives=parsed.negatives, explain=explain * EXPLAIN_POOL,
-                                   salience=self.salience)
+        contrast = self._side_contrast(parsed.weights)
+        hits = self.motions.search(parsed.weights, k=max(k, CONTRAST_POOL) if contrast else k,
+                                   negatives=parsed.negatives, explain=explain * EXPLAIN_POOL, salience=self.salience)
+        if contrast:
+            hits = self._contrasted(hits, contrast)[:k]
         terms = sorted(parsed.weights.items(), key=lambda x: -x[1])
         result = {"query": query, "mode": "keywords", "query_terms": self.vocab.display_terms(terms),
                   "unknown_words": parsed.unknown, "inactive_words": inactive,
@@ -126,6 +132,23 @@ class LibrarySearch:
         if not hits:
             self._explain_empty(result, parsed.weights, parsed.negatives, None, inactive)
         return result
+
+    def _side_contrast(self, weights: dict[int, float]) -> dict[int, float]:
+        """{opposite term: weight} for each side or direction word of a keyword query whose opposite the query
+        does not name ("left" -> "right")."""
+        opposites = self.salience.opposites
+        return {opposites[t]: w for t, w in weights.items() if w > 0 and t in opposites and opposites[t] not in weights}
+
+    def _contrasted(self, hits: list, contrast: dict[int, float]) -> list:
+        """Rescore hits by the side contrast: score - sum_w q_w * d[opposite of w]. The model tells a left wave
+        from a right one by which of the two side words is heavier, not by the weight of "left" alone (a right
+        wave may weigh "left" more than a left wave does, and "right" more still), so a query naming one side
+        ranks by the difference, as `-word` salience does (module doc)."""
+        if self._matrix is None:
+            self._matrix = self.motions.matrix().tocsc()
+        columns = self._matrix[:, list(contrast)].toarray() @ np.array(list(contrast.values()), dtype=np.float32)
+        rescored = [replace(h, score=float(h.score - columns[h.index])) for h in hits]
+        return sorted(rescored, key=lambda h: -h.score)
 
     def _inactive(self, term: int) -> bool:
         """No motion of the library holds the term (or the model cannot score it at all)."""
