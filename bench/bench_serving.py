@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
     texts = [c.captions[0] for c in test][: args.queries]
     words = [t.split()[-1].strip(".") for t in texts]
     text_ms = latency_ms(lambda q: search.search_text(q, k=10), texts)
-    keyword_ms = latency_ms(lambda q: search.search_keywords(q, k=10), words)
+    keyword_ms = latency_ms(lambda q: search.search_keywords(q, k=10, pieces=True), words)
     motions = [dataset.motion(c.id).joints for c in test[: args.captions]]
     caption_ms = latency_ms(lambda j: service.caption(service.encode(j), search), motions)   # as served
     alone_ms = latency_ms(lambda j: service.caption(service.encode(j)), motions)

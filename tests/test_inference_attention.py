@@ -58,7 +58,7 @@ def test_word_attribution_is_what_moves_the_word(engine, clip):
 
     def nudged(joint):
         moved = clip.joints.copy()
-        moved[:, joint] += 0.05 * np.sign(np.random.default_rng(0).standard_normal(3)).astype(np.float32)
+        moved[:, joint] += 0.005 * np.sign(np.random.default_rng(0).standard_normal(3)).astype(np.float32)
         return abs(weight(moved) - base)
 
     assert nudged(top) > nudged(low)

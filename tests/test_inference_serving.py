@@ -290,8 +290,8 @@ def test_cli_user_errors_exit_2_without_traceback(tiny_checkpoint, tmp_path):
 
 
 def test_a_corrupt_saved_index_is_rebuilt_not_fatal(engine, tiny_checkpoint):
-    engine.build_index(DATA, top_k=8)
-    newest = max((Path(tiny_checkpoint) / "index").glob("*/motions/manifest.json"), key=lambda p: p.stat().st_mtime)
+    built = engine.build_index(DATA, top_k=8)
+    newest = Path(built["saved_in"]) / "motions" / "manifest.json"
     (newest.parent / "inv_docs.npy").write_bytes(b"\x93NUMPY garbage")   # the top_k=8 index just built
     fresh = Engine(checkpoint=str(tiny_checkpoint), data=DATA)
     out = fresh.build_index(DATA, top_k=8)

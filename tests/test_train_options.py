@@ -145,14 +145,15 @@ def test_inverse_ler_equals_feature_health_on_the_same_per_joint_features():
 def real():
     from engine.train.batching import Batcher, text_corpus
     from engine.checkpoint import build_model
-    from engine.train.run import _data_cfg, open_data
+    from engine.train.run import open_data
+    from engine.train.run_state import window_data_config
 
     cfg = small_config(4)
     dataset = open_data([DATA])
     clips = dataset.split("train")
     torch.manual_seed(0)
     model = build_model(cfg, text_corpus(clips, cfg.data)).eval()             # eval: no dropout
-    batch = Batcher("pair", dataset, clips, _data_cfg(cfg), 8, 0, "lexcmlp", model.tokenize).batch(0)
+    batch = Batcher("pair", dataset, clips, window_data_config(cfg), 8, 0, "lexcmlp", model.tokenize).batch(0)
     with torch.no_grad():
         ids, mask = batch["text_ids"], batch["text_mask"]
         p_t, _ = model.text_lexical(ids, mask)
