@@ -5,6 +5,7 @@ import torch
 from engine.models.config import ModelConfig
 from engine.models.lexical_model import LexicalMotionLanguageModel
 from engine.models.text_encoder import base_model_hash, resolve_text_model_path
+from engine.models.masking import mask_tokens
 from engine.train import losses as L
 
 torch.set_num_threads(1)
@@ -81,9 +82,9 @@ def test_combined_step_trains_what_it_should(model):
     model.build_lexicon(CAPTIONS)
     try:
         tok = model.tokenizer
-        enc_in, enc_labels = L.mask_tokens(ids, mask, 0.3, tok.mask_token_id, tok.all_special_ids,
+        enc_in, enc_labels = mask_tokens(ids, mask, 0.3, tok.mask_token_id, tok.all_special_ids,
                                            torch.Generator().manual_seed(0), vocab_size=model.vocab_size)
-        dec_in, dec_labels = L.mask_tokens(ids, mask, 1.0, tok.mask_token_id, tok.all_special_ids)
+        dec_in, dec_labels = mask_tokens(ids, mask, 1.0, tok.mask_token_id, tok.all_special_ids)
         enc_labels, dec_labels = model.lexicon.positions_of(enc_labels), model.lexicon.positions_of(dec_labels)
         p_t, _, logits = model.text_lexical(enc_in, mask, return_logits=True)
         p_m, _ = model.motion_lexical(motions(4), torch.ones(4, 40, dtype=torch.bool))

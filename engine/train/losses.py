@@ -8,8 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from engine.models.lexical import FlopsWeightSchedule, flops_regularizer  # noqa: F401  (re-exported)
-from engine.models.masking import curriculum_ratio, mask_motion_tokens, mask_tokens  # noqa: F401
+from engine.models.lexical import flops_regularizer
 from engine.models.motion_features import velocity_of
 
 flops = flops_regularizer  # Eq. 3: R_FLOPS = sum_k (1/N sum_i p_k^(i))^2
