@@ -263,7 +263,7 @@ def test_training_truth_cancel_reload_and_a_usable_run(page, tmp_path):
     for phase in ("lexmlm", "lexmmm", "lexcmlp", "caption"):  # CMMM alone: the quickest phase
         page.get_by_label(phase, exact=True).uncheck()
     fill(page, "train-set", "")
-    fill(page, "train-minutes", "1")
+    fill(page, "train-minutes", "0.1")
     page.locator("#train-minutes input").press("Tab")
     wait_text(page, "#train-plan", "Plan: cmmm 1500 steps")
     assert "too short for the first phase" in page.inner_text("#train-plan")       # said before the start ...
