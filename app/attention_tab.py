@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from engine import render
+from engine import render, render_files
 from engine.errors import MotionLexError
 
 from .feedback import bind, escape, guarded, upload_name
@@ -81,7 +81,7 @@ def attend(engine, state, kind: str, component: str, word: str):
     heat = result["map"]
     heatmap = joint_time_heatmap(heat, motion.fps, f"{state['title']} · {what}", "share of the map's max",
                                  "per joint: |gradient x input| (how: under the key frames)")
-    strip, times = render.key_frame_strip(motion.joints, motion.fps, heat, KEY_FRAMES)
+    strip, times = render_files.key_frame_strip(motion.joints, motion.fps, heat, KEY_FRAMES)
     skeleton = motion_plot(motion.joints, motion.fps, f"{state['title']} · {what}", joint_intensity=heat)
     joints = ", ".join(f"{name} {100 * share:.0f}%" for name, share in result["summary"]["joints"])
     start, end = result["summary"]["peak_s"]

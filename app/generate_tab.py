@@ -13,7 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from engine import render
+from engine import render, render_files
 from engine.errors import MotionLexError
 
 from .feedback import bind, code, escape, guarded
@@ -149,8 +149,8 @@ def downloads(engine, state, progress=gr.Progress()):
         progress((i, n), desc=f"writing {stem}")
         files.append(engine.save_motion(item["joints"], folder / f"{stem}.npy", item["fps"], stem))
         files.append(engine.save_motion(item["joints"], folder / f"{stem}.bvh", item["fps"], stem))
-        files.append(render.motion_gif(item["joints"], folder / f"{stem}.gif", item["fps"], label=LABELS[model]))
-        files.append(render.motion_mp4(item["joints"], folder / f"{stem}.mp4", item["fps"], label=LABELS[model]))
+        files.append(render_files.motion_gif(item["joints"], folder / f"{stem}.gif", item["fps"], label=LABELS[model]))
+        files.append(render_files.motion_mp4(item["joints"], folder / f"{stem}.mp4", item["fps"], label=LABELS[model]))
     return [str(f) for f in files], (f"{len(files)} files: .npy (canonical joints), .bvh (for Blender), "
                                     ".gif and .mp4 (rendered skeletons).")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from engine import render
+from engine import render, render_files
 
 from .feedback import bind, code, escape, guarded
 from .viewer import motion_plot
@@ -126,7 +126,7 @@ def preview_gif(engine, spec: str, hit: dict) -> str:
     panel = words_panel(hit["terms"], PREVIEW_SIZE[0])
     band = np.full((CAPTION_BAND_PX, PREVIEW_SIZE[0], 3), 255, dtype=np.uint8)   # the gallery writes its caption here
     PREVIEW_DIR.mkdir(parents=True, exist_ok=True)
-    render.save_gif([np.concatenate([panel, f, band], axis=0) for f in frames], path,
+    render_files.save_gif([np.concatenate([panel, f, band], axis=0) for f in frames], path,
                     1.0 / max(seconds_per_frame, 0.05))
     return str(path)
 

@@ -6,7 +6,7 @@ Measures, against the targets of the app's issue:
   cold start      launch.py started -> the page answers -> the Library table is filled in Chromium (<= 10 s);
   keyword search  one round trip of the Search tab's search event through the app (gradio_client) (<= 200 ms);
   caption         one round trip of Caption & Explain (caption, clouds, PCA map, skeleton, word timeline) (<= 1 s);
-  GIF             rendering a 3 s motion to a GIF (engine.render.motion_gif, 320 px, 10 fps) (<= 2 s);
+  GIF             rendering a 3 s motion to a GIF (engine.render_files.motion_gif, 320 px, 10 fps) (<= 2 s);
   load            20 concurrent searches while a training run (started through the app) is going: all succeed.
 Prints JSON and writes its section of bench/RESULTS.md. The machine is stated; other processes share it.
 """
@@ -95,7 +95,7 @@ def summary_ms(values: list[float]) -> dict:
 
 
 def gif_seconds(args) -> dict:
-    from engine import Engine, render
+    from engine import Engine, render, render_files
     engine = Engine(checkpoint=args.checkpoint, data=args.library)
     t = time.perf_counter()
     dataset = engine.dataset(args.library)
@@ -104,8 +104,8 @@ def gif_seconds(args) -> dict:
     joints = engine.clip(args.library, clip.id).joints[:60]        # 3 s at 20 fps
     folder = Path(tempfile.mkdtemp(prefix="bench-gif-"))
     backend = render.render_backend()
-    cold = timed(lambda i: render.motion_gif(joints, folder / "cold.gif"), 1)[0]
-    warm = timed(lambda i: render.motion_gif(joints, folder / f"w{i}.gif"), 5)
+    cold = timed(lambda i: render_files.motion_gif(joints, folder / "cold.gif"), 1)[0]
+    warm = timed(lambda i: render_files.motion_gif(joints, folder / f"w{i}.gif"), 5)
     return {"library_open_s": round(open_s, 2), "backend": backend, "cold_s": round(cold, 3), "p50_s": round(statistics.median(warm), 3),
             "max_s": round(max(warm), 3), "bytes": (folder / "w0.gif").stat().st_size}
 

@@ -1,5 +1,5 @@
 """Drawing a canonical motion: side colours, bone groups, frame subsampling, heatmap colours, and rendered
-skeleton frames with GIF / MP4 export.
+skeleton frames (key-frame strips, GIF / MP4 files and the SMPL check: engine/render_files.py).
 
 The interactive plotly figure lives in app/viewer.py (engine never imports a UI library). Rendered frames
 (`render_frames`) come from pyrender (headless EGL, trimesh cylinders and spheres: left side blue, right side
@@ -8,7 +8,7 @@ root) or, when EGL or pyrender is missing, from matplotlib (logged once). pyrend
 matplotlib are imported on first use only. OpenGL contexts belong to one thread, so every pyrender call runs
 on one render thread of its own.
 
-SMPL meshes: `smpl_status(folder)` says whether licensed SMPL model files and the smplx package are there;
+SMPL meshes: `render_files.smpl_status(folder)` says whether licensed SMPL model files and the smplx package are there;
 they never are by default, and skeletons are what is drawn (see README, "Rendering").
 """
 from __future__ import annotations
@@ -17,74 +17,16 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
 from .skeleton import BONES, JOINT_NAMES, NUM_JOINTS, side_of
 
 __all__ = ["JOINT_NAMES", "SIDE_COLOURS", "SIDE_LABELS", "SIDES", "joint_colours", "bones_by_side",
-           "frame_indices", "heat_colours", "facing_direction", "render_frames", "render_backend", "key_frame_strip",
-           "save_gif", "save_mp4", "motion_gif", "motion_mp4", "smpl_status"]
+           "frame_indices", "heat_colours", "facing_direction", "render_frames", "render_backend"]
 
-# Colour-blind-safe pair (blue / orange) for the two sides, a neutral grey for the spine and head.
-SIDE_COLOURS: dict[str, str] = {"left": "#1f6fd1", "right": "#e8710a", "center": "#4a4a4a"}
-SIDE_LABELS: dict[str, str] = {"left": "left side", "right": "right side", "center": "spine / head"}
-SIDES: tuple[str, ...] = ("left", "right", "center")
-
-
-def joint_colours() -> list[str]:
-    """One colour per joint, by the side of the body it is on."""
-    return [SIDE_COLOURS[side_of(j)] for j in range(NUM_JOINTS)]
-
-
-def bones_by_side() -> dict[str, list[tuple[int, int]]]:
-    """Bones grouped by the side of their child joint (a hip bone belongs to its leg's side)."""
-    groups: dict[str, list[tuple[int, int]]] = {side: [] for side in SIDES}
-    for parent, child in BONES:
-        groups[side_of(child)].append((parent, child))
-    return groups
-
-
-def frame_indices(frames: int, max_frames: int) -> np.ndarray:
-    """Evenly strided frame indices, at most max_frames of them, always starting at frame 0."""
-    step = max(1, int(np.ceil(frames / max_frames)))
-    return np.arange(0, frames, step)
-
-
-def _hex_to_rgb(colour: str) -> np.ndarray:
-    return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
-
-
-# A perceptually ordered ramp (pale -> dark red) for per-joint attention and importance maps.
-HEAT_RAMP = ("#fff5eb", "#fdbe85", "#fd8d3c", "#e6550d", "#a63603")
-
-
-def heat_colours(values: np.ndarray, vmin: float | None = None, vmax: float | None = None) -> list[str]:
-    """Map values onto HEAT_RAMP; a constant input maps to the ramp's first colour."""
-    values = np.asarray(values, dtype=np.float64)
-    lo = float(values.min()) if vmin is None else vmin
-    hi = float(values.max()) if vmax is None else vmax
-    t = np.zeros_like(values) if hi <= lo else np.clip((values - lo) / (hi - lo), 0.0, 1.0)
-    stops = np.array([_hex_to_rgb(c) for c in HEAT_RAMP])
-    pos = t * (len(HEAT_RAMP) - 1)
-    low = np.floor(pos).astype(int).clip(0, len(HEAT_RAMP) - 2)
-    frac = (pos - low)[..., None]
-    rgb = stops[low] * (1 - frac) + stops[low + 1] * frac
-    return ["#%02x%02x%02x" % tuple(int(round(c)) for c in colour) for colour in rgb.reshape(-1, 3)]
-
-
-def facing_direction(pose: np.ndarray) -> np.ndarray:
-    """Unit ground-plane (x, z) direction a (22, 3) Y-up pose faces, from its hips and shoulders.
-
-    The viewer puts its camera in front of the body with this, so it never shows a back view,
-    whatever convention produced the motion.
-    """
-    across = (pose[1] - pose[2]) + (pose[16] - pose[17])   # right -> left (l_hip - r_hip, l_sh - r_sh)
-    forward = np.cross(across, np.array([0.0, 1.0, 0.0]))   # left x up = forward (left +X, up +Y -> +Z)
-    ground = np.array([forward[0], forward[2]], dtype=np.float64)
-    norm = np.linalg.norm(ground)
-    return ground / norm if norm > 1e-8 else np.array([0.0, 1.0])
+from .render_style import (HEAT_RAMP, SIDE_COLOURS, SIDE_LABELS, SIDES, bones_by_side, facing_direction,  # noqa: F401,E402
+                           frame_indices, heat_colours, joint_colours, _hex_to_rgb)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -440,82 +382,3 @@ def _render_matplotlib(joints, intensity, poses, index, size) -> list[np.ndarray
         canvas.draw()
         images.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
     return images
-
-
-# ---- strips and files ---------------------------------------------------------------------------------
-def key_frame_strip(joints: np.ndarray, fps: float = 20.0, intensity: np.ndarray | None = None, count: int = 6,
-                    size: tuple[int, int] = (192, 240)) -> tuple[np.ndarray, list[float]]:
-    """`count` evenly spaced key frames side by side in one RGB image, each labelled with its time; returns
-    (image, the key frames' times in seconds)."""
-    joints, intensity = _check_joints(joints, intensity)
-    picks = np.unique(np.linspace(0, len(joints) - 1, max(1, count)).round().astype(int))
-    images = render_frames(joints, fps, intensity, size, picks, label="")
-    return np.concatenate(images, axis=1), [round(float(i / fps), 2) for i in picks]
-
-
-def _output_frames(joints, fps, intensity, size, out_fps, label):
-    step = max(1, int(round(fps / out_fps))) if out_fps else 1
-    picks = np.arange(0, len(joints), step)
-    return render_frames(joints, fps, intensity, size, picks, label), fps / step
-
-
-def save_gif(images: list[np.ndarray], path: str | os.PathLike, fps: float) -> Path:
-    """Frames to an animated GIF that loops (imageio's pillow writer); written atomically."""
-    import imageio.v3 as iio
-
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.gif")
-    iio.imwrite(tmp, np.stack(images), extension=".gif", duration=1000.0 / fps, loop=0)
-    os.replace(tmp, path)
-    return path
-
-
-def save_mp4(images: list[np.ndarray], path: str | os.PathLike, fps: float) -> Path:
-    """Frames to an H.264 MP4 (imageio-ffmpeg, yuv420p: plays in browsers); written atomically."""
-    import imageio.v2 as imageio
-
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.mp4")
-    writer = imageio.get_writer(tmp, fps=fps, codec="libx264", quality=7, macro_block_size=16,
-                                ffmpeg_log_level="error", pixelformat="yuv420p")
-    try:
-        for image in images:
-            writer.append_data(image)
-    finally:
-        writer.close()
-    os.replace(tmp, path)
-    return path
-
-
-def motion_gif(joints: np.ndarray, path: str | os.PathLike, fps: float = 20.0, intensity: np.ndarray | None = None,
-               size: tuple[int, int] = DEFAULT_SIZE, out_fps: float = 10.0, label: str | None = None) -> Path:
-    """A motion as a looping GIF at out_fps (frames strided from the motion's fps)."""
-    images, rate = _output_frames(joints, fps, intensity, size, out_fps, label)
-    return save_gif(images, path, rate)
-
-
-def motion_mp4(joints: np.ndarray, path: str | os.PathLike, fps: float = 20.0, intensity: np.ndarray | None = None,
-               size: tuple[int, int] = DEFAULT_SIZE, out_fps: float = 20.0, label: str | None = None) -> Path:
-    """A motion as an MP4 video at out_fps."""
-    images, rate = _output_frames(joints, fps, intensity, size, out_fps, label)
-    return save_mp4(images, path, rate)
-
-
-def smpl_status(folder: str | os.PathLike | None = None) -> dict:
-    """Whether SMPL body meshes could be drawn: {"available": bool, "message": str}. They need the smplx
-    package and licensed SMPL model files (SMPL_NEUTRAL.pkl or .npz from https://smpl.is.tue.mpg.de, which
-    MotionLex never ships or downloads) in `folder` or $MOTIONLEX_SMPL_DIR. Skeletons need neither."""
-    folder = folder or os.environ.get(SMPL_ENV)
-    if not folder:
-        return {"available": False, "message": "skeletons: SMPL meshes need licensed SMPL model files; set "
-                f"${SMPL_ENV} to their folder (and pip install smplx) to enable them"}
-    files = [p for p in Path(folder).expanduser().glob("**/SMPL_*") if p.suffix in (".pkl", ".npz")] \
-        if Path(folder).expanduser().is_dir() else []
-    if not files:
-        return {"available": False, "message": f"skeletons: no SMPL model file (SMPL_NEUTRAL.pkl / .npz) in {folder}"}
-    try:
-        import smplx  # noqa: F401 - only whether it is installed
-    except ImportError:
-        return {"available": False, "message": "skeletons: SMPL files found, but the smplx package is not "
-                                               "installed (pip install smplx)"}
-    return {"available": True, "message": f"SMPL model files in {folder}"}

@@ -5,7 +5,7 @@ camera in front of it, heat-coloured joints change colour, the camera follows a 
 import numpy as np
 import pytest
 
-from engine import render
+from engine import render, render_files
 from engine.skeleton import JOINT_INDEX
 from tests.test_app_viewer import STAND
 
@@ -86,11 +86,11 @@ def test_bad_input_is_refused():
 def test_gif_and_mp4_decode(tmp_path):
     iio = pytest.importorskip("imageio.v3")
     joints = walking(60)
-    gif = render.motion_gif(joints, tmp_path / "walk.gif", out_fps=10, size=(160, 160), label="walk")
+    gif = render_files.motion_gif(joints, tmp_path / "walk.gif", out_fps=10, size=(160, 160), label="walk")
     frames = iio.imread(gif, index=None)
     assert frames.shape[0] == 30 and frames.shape[1:3] == (160, 160)
     assert not np.array_equal(frames[0], frames[-1])       # it moves
-    mp4 = render.motion_mp4(joints, tmp_path / "walk.mp4", size=(160, 160))
+    mp4 = render_files.motion_mp4(joints, tmp_path / "walk.mp4", size=(160, 160))
     video = iio.imread(mp4, index=None, plugin="pyav") if _has_pyav() else _ffmpeg_frames(mp4)
     assert len(video) == 60 and video[0].shape[:2] == (160, 160)
     assert not list(tmp_path.glob("*.tmp*"))                # written atomically
@@ -114,13 +114,13 @@ def _ffmpeg_frames(path):
 
 
 def test_key_frame_strip_spans_the_clip():
-    strip, times = render.key_frame_strip(walking(61), 20.0, np.random.default_rng(0).random((61, 22)), count=4,
+    strip, times = render_files.key_frame_strip(walking(61), 20.0, np.random.default_rng(0).random((61, 22)), count=4,
                                           size=(96, 120))
     assert strip.shape == (120, 4 * 96, 3) and times == [0.0, 1.0, 2.0, 3.0]
 
 
 def test_smpl_meshes_are_optional_and_explained(tmp_path, monkeypatch):
     monkeypatch.delenv(render.SMPL_ENV, raising=False)
-    status = render.smpl_status()
+    status = render_files.smpl_status()
     assert not status["available"] and "licensed SMPL" in status["message"]
-    assert "no SMPL model file" in render.smpl_status(tmp_path)["message"]
+    assert "no SMPL model file" in render_files.smpl_status(tmp_path)["message"]
