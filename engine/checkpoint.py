@@ -54,20 +54,27 @@ def base_text_hash(cfg: Config) -> str:
 
 # --------------------------------------------------------------------------------------------
 def read_manifest(directory: str | Path) -> dict:
+    return validated_manifest(directory, FORMAT, _REQUIRED, "checkpoint")
+
+
+def validated_manifest(directory: str | Path, fmt: str, required: dict, what: str) -> dict:
+    """A folder's manifest.json, checked before anything is built from it: size, JSON, `format` == fmt, the
+    `required` keys' types, and a weights name that is a .safetensors file inside the folder. `what` names
+    the kind of folder in the messages ("checkpoint", "generator")."""
     path = Path(directory) / MANIFEST
     if not path.is_file():
-        raise InputError(directory, "not a checkpoint folder (no manifest.json)")
+        raise InputError(directory, f"not a {what} folder (no manifest.json)")
     size = path.stat().st_size
     if size > MAX_MANIFEST_BYTES:
-        raise InputError(path, f"the manifest is {size / 2 ** 20:.0f} MB, more than a checkpoint manifest can be")
+        raise InputError(path, f"the manifest is {size / 2 ** 20:.0f} MB, more than a {what} manifest can be")
     try:
         manifest = json.loads(path.read_text())
     except (ValueError, RecursionError) as err:
         raise InputError(path, f"unreadable manifest: {type(err).__name__}: {str(err)[:200]}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != fmt:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
-        raise InputError(path, f"unknown checkpoint format {found!r}")
-    for key, kind in _REQUIRED.items():
+        raise InputError(path, f"unknown {what} format {found!r} (expected {fmt!r}): not a {what} checkpoint")
+    for key, kind in required.items():
         if not isinstance(manifest.get(key), kind):
             raise InputError(path, f"the manifest's {key!r} is missing or not a {kind.__name__}")
     weights = manifest["weights"]

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from .checkpoint import validated_manifest
 from .errors import InputError
 
 FORMAT = "motionlex-generator-1"
@@ -46,23 +47,7 @@ def weights_hash(model) -> str:
 
 
 def read_generator_manifest(directory: str | Path) -> dict:
-    path = Path(directory) / MANIFEST
-    if not path.is_file():
-        raise InputError(directory, "not a generator folder (no manifest.json)")
-    try:
-        manifest = json.loads(path.read_text())
-    except ValueError as err:
-        raise InputError(path, f"unreadable manifest: {err}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
-        raise InputError(path, f"not a generator checkpoint (format {found!r}, expected {FORMAT!r})")
-    for key, kind in _REQUIRED.items():
-        if not isinstance(manifest.get(key), kind):
-            raise InputError(path, f"the manifest's {key!r} is missing or not a {kind.__name__}")
-    weights = manifest["weights"]
-    if Path(weights).name != weights or not weights.endswith(".safetensors"):
-        raise InputError(path, f"the manifest names weights {weights!r}: expected a .safetensors file in the folder")
-    return manifest
+    return validated_manifest(directory, FORMAT, _REQUIRED, "generator")
 
 
 def is_generator_folder(directory: str | Path) -> bool:
