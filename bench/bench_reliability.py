@@ -40,8 +40,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from results import machine_line, write_section  # noqa: E402
-from tests import hostile_files as hf  # noqa: E402
-from tests import reliability_support as rs  # noqa: E402
+from tests.hostile_files import MARKER, make_cases, one_per_kind  # noqa: E402
+from tests.hostile_verdicts import (summarize, through_cli_in_process, through_cli_subprocess,  # noqa: E402
+                                    through_engine, upload_through_server)
+from tests.reliability_load import burst, latency_summary, request_mix, run_concurrently  # noqa: E402
+from tests.reliability_server import (client_for, find_endpoint, find_named, handler_message, raw_upload,  # noqa: E402
+                                      running_server, snapshot)
+from tests.reliability_training import (KILL_MOMENTS, TRAIN_DATA, finish, job, kill_and_resume,  # noqa: E402
+                                        metrics_problems, small_overrides, weight_mismatches)
 
 
 def load_line() -> str:
@@ -51,44 +57,44 @@ def load_line() -> str:
 
 # ------------------------------------------------------------------------------------------ uploads
 def bench_uploads(work: Path, n: int, cli_processes: int, seed: int, log) -> dict:
-    cases, skipped = hf.make_cases(work / "hostile", n=n, seed=seed)
-    log(f"uploads: {len(cases)} hostile files ({len(hf.one_per_kind(cases))} kinds)")
-    out: dict = {"files": len(cases), "kinds": len(hf.one_per_kind(cases)), "left_out": skipped}
+    cases, skipped = make_cases(work / "hostile", n=n, seed=seed)
+    log(f"uploads: {len(cases)} hostile files ({len(one_per_kind(cases))} kinds)")
+    out: dict = {"files": len(cases), "kinds": len(one_per_kind(cases)), "left_out": skipped}
     began = time.time()
-    out["engine"] = _counts(hf.through_engine(cases), began)
+    out["engine"] = _counts(through_engine(cases), began)
     began = time.time()
-    out["cli_main"] = _counts(hf.through_cli_in_process(cases, work), began)
+    out["cli_main"] = _counts(through_cli_in_process(cases, work), began)
     began = time.time()
     chosen = cases[:cli_processes]
-    out["cli_processes"] = _counts(hf.through_cli_subprocess(chosen, work), began)
+    out["cli_processes"] = _counts(through_cli_subprocess(chosen, work), began)
     log(f"uploads: engine {out['engine']['crash']} crashes, CLI {out['cli_processes']['crash']} crashes")
 
     roots = [Path("/tmp"), Path("/etc"), ROOT, ROOT.parent]
-    named_before = set(rs.find_named(roots, hf.MARKER, allowed=(work / "hostile",)))
-    repo_before = rs.snapshot(ROOT, skip_paths=(ROOT / "runs",))
+    named_before = set(find_named(roots, MARKER, allowed=(work / "hostile",)))
+    repo_before = snapshot(ROOT, skip_paths=(ROOT / "runs",))
     started = time.time()
-    with rs.running_server(work / "server_uploads") as server:
-        client = rs.client_for(server)
-        upload = rs.find_endpoint(client, "motion_path", "mapping_path", fallback="/show_upload")
-        refresh = rs.find_endpoint(client, "spec_value", "query_value", "split_value", fallback="/refresh")
+    with running_server(work / "server_uploads") as server:
+        client = client_for(server)
+        upload = find_endpoint(client, "motion_path", "mapping_path", fallback="/show_upload")
+        refresh = find_endpoint(client, "spec_value", "query_value", "split_value", fallback="/refresh")
         rows = client.predict("synthetic", "", "all", api_name=refresh)
         start_mb = server.peak_rss_mb()
-        tmp_before = rs.snapshot(server.tmpdir)
+        tmp_before = snapshot(server.tmpdir)
         began = time.time()
-        outcomes = rs.upload_through_server(server, client, cases, upload)
+        outcomes = upload_through_server(server, client, cases, upload)
         out["server"] = _counts(outcomes, began)
         hostile_names = 0
-        for name in ("../../" + hf.MARKER + "-escape.bvh", hf.MARKER + "\x00nul.bvh", "/etc/" + hf.MARKER + "-abs.bvh"):
-            status, body = rs.raw_upload(server, name, b"HIERARCHY\n")
+        for name in ("../../" + MARKER + "-escape.bvh", MARKER + "\x00nul.bvh", "/etc/" + MARKER + "-abs.bvh"):
+            status, body = raw_upload(server, name, b"HIERARCHY\n")
             stored = Path(json.loads(body)[0]) if status == 200 else None
             hostile_names += stored is not None and "/" not in stored.name and str(stored).startswith(str(server.gradio_tmp))
         out["server"]["hostile_names_kept_in_upload_folder"] = f"{hostile_names}/3"
         out["server"]["still_answering"] = server.alive() and client.predict("synthetic", "", "all", api_name=refresh) == rows
         out["server"]["peak_rss_MB"] = {"after_start": round(start_mb or 0), "after_uploads": round(server.peak_rss_mb() or 0)}
-        written_tmp = sorted(rs.snapshot(server.tmpdir) - tmp_before)
-    leaked = sorted(set(rs.find_named(roots, hf.MARKER, allowed=(work / "hostile", server.gradio_tmp))) - named_before)
-    repo_new = [p for p in rs.snapshot(ROOT, skip_paths=(ROOT / "runs",)) - repo_before
-                if (hf.MARKER in p or Path(p).suffix.lower() in (".bvh", ".npy", ".amc", ".asf", ".json", ".tmp"))
+        written_tmp = sorted(snapshot(server.tmpdir) - tmp_before)
+    leaked = sorted(set(find_named(roots, MARKER, allowed=(work / "hostile", server.gradio_tmp))) - named_before)
+    repo_new = [p for p in snapshot(ROOT, skip_paths=(ROOT / "runs",)) - repo_before
+                if (MARKER in p or Path(p).suffix.lower() in (".bvh", ".npy", ".amc", ".asf", ".json", ".tmp"))
                 and "/index/" not in p and (ROOT / p).exists() and (ROOT / p).stat().st_mtime >= started]
     out["written_outside_app_folders"] = len(leaked) + len(written_tmp) + len(repo_new)
     out["written_examples"] = (leaked + written_tmp + repo_new)[:5]
@@ -97,7 +103,7 @@ def bench_uploads(work: Path, n: int, cli_processes: int, seed: int, log) -> dic
 
 
 def _counts(outcomes, began: float) -> dict:
-    summary = hf.summarize(outcomes)
+    summary = summarize(outcomes)
     return {"tried": summary["tried"], "clear_errors": summary["clear"], "valid_after_mutation": summary["ok"],
             "unclear": summary["unclear"], "crash": summary["crash"], "clear_error_pct": summary["clear_error_pct"],
             "seconds": round(time.time() - began, 1), "bad": summary["bad"][:5]}
@@ -117,8 +123,8 @@ class SearchLoop(threading.Thread):
             began = time.perf_counter()
             try:
                 outputs = self.client.predict(random.choice(words), "keywords", 10, "synthetic", api_name=self.api)
-                if rs.handler_message(outputs):
-                    self.errors.append(rs.handler_message(outputs))
+                if handler_message(outputs):
+                    self.errors.append(handler_message(outputs))
             except Exception as err:  # noqa: BLE001
                 self.errors.append(f"{type(err).__name__}: {err}")
             self.seconds.append(time.perf_counter() - began)
@@ -129,31 +135,31 @@ def bench_kills_and_load(work: Path, kills: int, searches: int, captions: int, s
                          steps: int) -> tuple[dict, dict]:
     from engine.train.worker import TrainingJob
 
-    with rs.running_server(work / "server_load") as server:
-        client = rs.client_for(server, max_workers=max(64, 2 * (searches + captions)))
-        search = rs.find_endpoint(client, "query_value", "mode_value", "k_value", fallback="/run_search")
-        refresh = rs.find_endpoint(client, "spec_value", "query_value", "split_value", fallback="/refresh")
+    with running_server(work / "server_load") as server:
+        client = client_for(server, max_workers=max(64, 2 * (searches + captions)))
+        search = find_endpoint(client, "query_value", "mode_value", "k_value", fallback="/run_search")
+        refresh = find_endpoint(client, "spec_value", "query_value", "split_value", fallback="/refresh")
         clip_ids = [row[0] for row in client.predict("synthetic", "", "all", api_name=refresh)[0]["data"][:100]]
-        mix = rs.request_mix(client, searches, captions, clip_ids, seed)
-        warm = rs.run_concurrently(client, [m for m in mix if m[0] == "caption"][:1] + [m for m in mix if "search" in m[0]][:2])
+        mix = request_mix(client, searches, captions, clip_ids, seed)
+        warm = run_concurrently(client, [m for m in mix if m[0] == "caption"][:1] + [m for m in mix if "search" in m[0]][:2])
 
         # -- SIGKILL and resume while the app serves searches
         loop = SearchLoop(client, search)
         loop.start()
         straight = work / "straight"
-        code = rs.finish(rs.job(straight, steps=steps).start())
+        code = finish(job(straight, steps=steps).start())
         log(f"kills: uninterrupted run exit {code}")
-        stats = rs.kill_and_resume(work / "killed", kills, random.Random(seed), log=log, steps=steps)
+        stats = kill_and_resume(work / "killed", kills, random.Random(seed), log=log, steps=steps)
         loop.stop.set()
         loop.join()
-        mismatched = rs.weight_mismatches(straight, work / "killed") if not stats["problems"] else ["not compared"]
+        mismatched = weight_mismatches(straight, work / "killed") if not stats["problems"] else ["not compared"]
         kill = {"kills": stats["kills"], "resumes": stats["attempts"] - 1, "steps_per_phase": steps,
                 "kill_moments": {kind: sum(m[0] == kind for m in stats["kill_moments"])
-                                 for kind in ("starting",) + rs.KILL_MOMENTS},
+                                 for kind in ("starting",) + KILL_MOMENTS},
                 "resumed_from_mid_phase_checkpoints": len(stats["resumed_from"]),
                 "corrupt_or_unreadable_files": len(stats["problems"]), "problems": stats["problems"][:5],
                 "checkpoint_reads_while_running": stats["watcher_reads"],
-                "weight_mismatches": len(mismatched), "metrics_problems": rs.metrics_problems(work / "killed", steps),
+                "weight_mismatches": len(mismatched), "metrics_problems": metrics_problems(work / "killed", steps),
                 "leftover_temp_files": len(list((work / "killed").rglob("*.tmp"))),
                 "searches_while_killing": {"served": len(loop.seconds) - len(loop.errors), "errors": len(loop.errors),
                                            "error_examples": loop.errors[:3],
@@ -161,18 +167,18 @@ def bench_kills_and_load(work: Path, kills: int, searches: int, captions: int, s
         log(f"kills: {json.dumps(kill)[:300]}")
 
         # -- load: idle, then while training
-        idle = rs.latency_summary(rs.run_concurrently(client, mix))
-        training = TrainingJob(rs.TRAIN_DATA, work / "load_run", "tiny", "lexmlm,cmmm",
-                               rs.small_overrides(steps=5000, checkpoint_every=200)).start()
+        idle = latency_summary(run_concurrently(client, mix))
+        training = TrainingJob(TRAIN_DATA, work / "load_run", "tiny", "lexmlm,cmmm",
+                               small_overrides(steps=5000, checkpoint_every=200)).start()
         try:
             while training.running and not training.metrics():
                 time.sleep(0.2)
-            busy = rs.latency_summary(rs.run_concurrently(client, mix))
+            busy = latency_summary(run_concurrently(client, mix))
             busy["training_steps_meanwhile"] = len(training.metrics())
             busy["training_ran_throughout"] = training.running
         finally:
             training.cancel()
-        full = rs.burst(server, search, ["walk left", "keywords", 10, "synthetic"], n=3 * 64 + 8)
+        full = burst(server, search, ["walk left", "keywords", 10, "synthetic"], n=3 * 64 + 8)
         load = {"concurrent": {"searches": searches, "captions": captions}, "warm_up_errors": sum(bool(r["error"]) for r in warm),
                 "idle": idle, "while_training": busy, "queue_full_burst": full,
                 "still_answering": server.alive() and "hits" in client.predict("walk", "keywords", 5, "synthetic",

@@ -16,6 +16,7 @@ import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 
+from .config_checks import check_phase_section, phase_total_steps
 from .config_generation import GeneratorTrainConfig, SopoConfig
 from .errors import SpecError
 from .models.config import ModelConfig
@@ -41,23 +42,11 @@ class PhaseConfig:
     warmup_steps: int = 0       # linear lr warm-up
 
     def __post_init__(self):
-        name = type(self).__name__
-        if self.batch_size < 1 or self.steps < 0 or self.warmup_steps < 0:
-            raise SpecError(f"{name}: batch_size must be >= 1, steps and warmup_steps >= 0")
-        if self.steps == 0 and self.epochs <= 0:
-            raise SpecError(f"{name}: set steps > 0 or epochs > 0")
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if "mask" in f.name and not 0.0 <= value <= 1.0:
-                raise SpecError(f"{name}.{f.name} is a ratio in [0, 1], got {value}")
-            if f.name.startswith(("lr_", "w_")) and value < 0:
-                raise SpecError(f"{name}.{f.name} must be >= 0, got {value}")
+        # learning rates (lr_*) and loss weights (w_*) must be >= 0, mask ratios in [0, 1]
+        check_phase_section(self, lambda name: name.startswith(("lr_", "w_")))
 
     def total_steps(self, n_items: int) -> int:
-        if self.steps > 0:
-            return self.steps
-        per_epoch = max(1, -(-n_items // self.batch_size))
-        return max(1, round(self.epochs * per_epoch))
+        return phase_total_steps(self, n_items)
 
 
 @dataclass(frozen=True)

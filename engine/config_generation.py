@@ -6,8 +6,9 @@ are frozen dataclasses like the rest of engine/config.py, saved with every gener
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
+from .config_checks import check_phase_section, phase_total_steps
 from .errors import SpecError
 
 SOPO_MODES = ("sopo", "offline", "online")
@@ -25,20 +26,15 @@ class _Steps:
     grad_clip: float = 1.0      # 0 = off
 
     def __post_init__(self):
-        name = type(self).__name__
-        if self.batch_size < 1 or self.steps < 0 or self.warmup_steps < 0:
-            raise SpecError(f"{name}: batch_size must be >= 1, steps and warmup_steps >= 0")
-        if self.steps == 0 and self.epochs <= 0:
-            raise SpecError(f"{name}: set steps > 0 or epochs > 0")
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if (f.name.startswith("w_") or f.name in ("lr", "weight_decay", "grad_clip")) and value < 0:
-                raise SpecError(f"{name}.{f.name} must be >= 0, got {value}")
+        check_phase_section(self, _non_negative)
 
     def total_steps(self, n_items: int) -> int:
-        if self.steps > 0:
-            return self.steps
-        return max(1, round(self.epochs * max(1, -(-n_items // self.batch_size))))
+        return phase_total_steps(self, n_items)
+
+
+def _non_negative(name: str) -> bool:
+    """The fields of these sections that must be >= 0: loss weights, the learning rate, decay and clipping."""
+    return name.startswith("w_") or name in ("lr", "weight_decay", "grad_clip")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Shared by the app tests: a checkpoint with generators made in seconds on top of the shipped model.
+"""Shared by the app tests: a stand-in for gr.Progress (NoProgress), and a checkpoint with generators made in
+seconds on top of the shipped model (make_generator_checkpoint). The shipped model's engine is a fixture in
+tests/conftest.py.
 
 `engine train --phases evaluator,generator,sopo --base checkpoints/default` with a few steps of tiny
 networks: the lexical model is the shipped one (so its encoded library index is copied along and search
@@ -15,6 +17,13 @@ TINY_GENERATOR = ["train.evaluator.steps=2", "train.evaluator.batch_size=8", "tr
                   "train.generator.batch_size=8", "train.sopo.steps=2", "train.sopo.batch_size=2",
                   "train.sopo.samples=2", "train.sopo.sampling_steps=2", "generator.width=32", "generator.depth=1",
                   "generator.ff=64"]
+
+
+class NoProgress:
+    """Stands in for gr.Progress when a test calls a tab's handler as a plain function: progress is ignored."""
+
+    def __call__(self, *args, **kwargs):
+        pass
 
 
 def make_generator_checkpoint(out: Path) -> Path:

@@ -1,4 +1,5 @@
-"""Fixtures shared across test files: a real (tiny, seconds-long) trained checkpoint."""
+"""Fixtures shared across test files: a real (tiny, seconds-long) trained checkpoint, and the engine on the
+shipped model (what the app's tab handlers are called with)."""
 import pytest
 import torch
 
@@ -14,3 +15,12 @@ def tiny_checkpoint(tmp_path_factory):
     out = tmp_path_factory.mktemp("checkpoint") / "tiny"
     train(small_config(steps=3), [DATA], "all", out)
     return out
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """An Engine on the shipped model and library, one per test module. A module that needs another engine
+    (a generator checkpoint, a runs folder of its own) defines its own `engine` fixture, which wins."""
+    from engine import Engine
+
+    return Engine()

@@ -9,9 +9,8 @@ non-UTF-8 names, CRLF/tab mixtures, object / pickled / Fortran-order / 0-d / 5-d
 .npy, .npz and zip bombs renamed .npy, CMU .amc/.asf garbage, joint mappings that map every joint
 to one name or nest 5 MB deep, awkward file names). The same seed gives the same files.
 
-`judge(...)` classifies what a front end answered: "ok" (the file was still a valid motion, which a
-mutation may leave it), "clear" (one line naming the user's file, no traceback, no server path),
-"unclear" (an error that is not clear) or "crash".
+The bytes come from tests/hostile_content.py; tests/hostile_verdicts.py runs the cases through each front
+end and judges the answers.
 """
 from __future__ import annotations
 
@@ -20,21 +19,20 @@ import json
 import pickle
 import random
 import re
-import struct
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "data" / "samples"
+from tests.hostile_content import (SAMPLES, cmu_pair_texts, deep_asf, flip_bits, mutate_tokens, nested_bvh, npy_bytes,
+                                   npy_with_header, procedural_bvh_text, real_sources, wide_bvh, zip_bomb)
+
 MARKER = "mlxfuzz"          # in every generated file name: a leaked copy anywhere is easy to find
-MAX_MESSAGE_CHARS = 2000    # longer than this is not "one clear message"
 
 
 @dataclass
 class Case:
+    """One hostile file on disk: its kind, where it lies (and its joint mapping), whether it must be refused."""
     name: str                 # unique, e.g. "0123-bvh_truncated"
     kind: str                 # the category
     path: Path                # the motion file, as the user names it
@@ -51,141 +49,6 @@ class Case:
         if self.path.suffix.lower() == ".amc":   # its skeleton, found beside it, is the user's file too
             names.append(self.path.stem + ".asf")
         return names
-
-
-# ---------------------------------------------------------------------------------------- sources
-def real_sources(samples: Path = SAMPLES) -> tuple[list[Path], list[Path], str | None]:
-    """(real BVH files, real .npy files, reason when they are absent)."""
-    if not samples.is_dir():
-        return [], [], f"real samples not found at {samples}: mutations of real files left out"
-    bvh = sorted(samples.glob("*.bvh"))
-    npy = sorted(samples.glob("*.npy"))
-    return bvh, npy, None if bvh and npy else f"no .bvh or .npy samples in {samples}"
-
-
-def procedural_bvh_text(folder: Path) -> str:
-    """A valid 22-joint BVH written by the project's own writer from a procedural motion (always available)."""
-    try:
-        from fixtures.motion_io.procedural import procedural_motion
-    except ImportError:
-        from tests.fixtures.motion_io.procedural import procedural_motion
-    from engine.motion_io.bvh_write import write_bvh
-
-    path = folder / "procedural-source.bvh.txt"
-    write_bvh(procedural_motion(24, seed=5), path)
-    return path.read_text()
-
-
-def cmu_pair_texts() -> tuple[str, str]:
-    """A valid CMU-named ASF skeleton and a 3-frame AMC (the ASF/AMC tests' writer)."""
-    try:
-        from test_motion_io_asf_amc import amc_text, asf_text
-    except ImportError:
-        from tests.test_motion_io_asf_amc import amc_text, asf_text
-    return asf_text(), amc_text([{}, {"root": {"ry": 10.0}}, {"lfemur": [20.0, 0.0, 0.0]}])
-
-
-# ---------------------------------------------------------------------------------------- helpers
-def npy_bytes(array: np.ndarray, fortran: bool = False) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, np.asfortranarray(array) if fortran else array, allow_pickle=False)
-    return buffer.getvalue()
-
-
-def npy_with_header(header: str | bytes, data: bytes = b"", version: tuple[int, int] = (1, 0)) -> bytes:
-    """A .npy file with a hand-written header dict (padded as numpy pads it)."""
-    raw = header.encode("latin-1") if isinstance(header, str) else header
-    length_bytes = 2 if version == (1, 0) else 4
-    pad = (-(6 + 2 + length_bytes + len(raw) + 1)) % 64
-    raw = raw + b" " * pad + b"\n"
-    size = struct.pack("<H" if length_bytes == 2 else "<I", len(raw))
-    return b"\x93NUMPY" + bytes(version) + size + raw + data
-
-
-def zip_bomb(member_mb: int = 256) -> bytes:
-    """A zip with one member of `member_mb` MB of zeros, deflated to about a thousandth of that."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("arr_0.npy", "w", force_zip64=True) as member:
-            chunk = bytes(1 << 20)
-            for _ in range(member_mb):
-                member.write(chunk)
-    return out.getvalue()
-
-
-def nested_bvh(depth: int) -> str:
-    """A chain of `depth` nested joints (no MOTION rows needed: the limit is hit first)."""
-    parts = ["HIERARCHY\nROOT j0\n{\n OFFSET 0 0 0\n CHANNELS 3 Zrotation Xrotation Yrotation\n"]
-    parts += [f"JOINT j{i}\n{{\n OFFSET 0 1 0\n CHANNELS 3 Zrotation Xrotation Yrotation\n" for i in range(1, depth)]
-    parts += ["}\n"] * depth
-    return "".join(parts) + "MOTION\nFrames: 1\nFrame Time: 0.05\n" + " ".join(["0"] * (3 * depth)) + "\n"
-
-
-def wide_bvh(width: int) -> str:
-    """A root with `width` sibling joints."""
-    joints = "".join(f"JOINT k{i}\n{{\n OFFSET 0 1 0\n CHANNELS 1 Zrotation\n End Site\n {{\n OFFSET 0 1 0\n }}\n}}\n"
-                     for i in range(width))
-    return ("HIERARCHY\nROOT r\n{\n OFFSET 0 0 0\n CHANNELS 3 Xposition Yposition Zposition\n" + joints + "}\n"
-            "MOTION\nFrames: 1\nFrame Time: 0.05\n" + " ".join(["0"] * (3 + width)) + "\n")
-
-
-_NUMBER = re.compile(rb"-?\d+\.\d+")
-POISON_TOKENS = [b"nan", b"NaN", b"inf", b"-inf", b"1e300", b"-1e300", b"1e-320", b"0x1F", b"1,5", b"",
-                 b"99999999999999999999999999", b"--1", b"1e", b"\xff\xfe", b"\x00", b"+-0"]
-FRAME_COUNTS = [b"0", b"-1", b"10000000", b"9223372036854775808", b"abc", b"1e3", b"20001", b"3.5", b""]
-FRAME_TIMES = [b"0", b"-0.033", b"nan", b"inf", b"1e-300", b"1e300", b"abc", b""]
-
-
-def mutate_tokens(data: bytes, rng: random.Random) -> tuple[bytes, str]:
-    """One structural or numeric edit of a text motion file; returns (new bytes, what was done)."""
-    lines = data.split(b"\n")
-    op = rng.choice(["poison", "poison", "delete_line", "duplicate_line", "swap_lines", "channels", "frames",
-                     "frame_time", "insert_bytes", "unbalanced", "keyword_case"])
-    if op == "poison":
-        numbers = list(_NUMBER.finditer(data))
-        if numbers:
-            m = rng.choice(numbers)
-            token = rng.choice(POISON_TOKENS)
-            return data[:m.start()] + token + data[m.end():], f"number at byte {m.start()} -> {token!r}"
-        op = "delete_line"
-    if op in ("delete_line", "duplicate_line", "swap_lines") and len(lines) > 2:
-        i, j = rng.randrange(len(lines)), rng.randrange(len(lines))
-        if op == "delete_line":
-            del lines[i]
-        elif op == "duplicate_line":
-            lines.insert(i, lines[i])
-        else:
-            lines[i], lines[j] = lines[j], lines[i]
-        return b"\n".join(lines), f"{op} {i} {j}"
-    if op == "channels":
-        value = rng.choice([b"0", b"-3", b"7", b"10", b"1000000000", b"2.5", b"x"])
-        return re.sub(rb"CHANNELS \d+", b"CHANNELS " + value, data, count=rng.randint(1, 3)), f"CHANNELS -> {value!r}"
-    if op == "frames":
-        value = rng.choice(FRAME_COUNTS)
-        return re.sub(rb"Frames:\s*\S+", b"Frames: " + value, data, count=1), f"Frames -> {value!r}"
-    if op == "frame_time":
-        value = rng.choice(FRAME_TIMES)
-        return re.sub(rb"Frame Time:\s*\S+", b"Frame Time: " + value, data, count=1), f"Frame Time -> {value!r}"
-    if op == "insert_bytes":
-        at = rng.randrange(len(data) + 1)
-        junk = bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
-        return data[:at] + junk + data[at:], f"{len(junk)} random bytes at {at}"
-    if op == "unbalanced":
-        at = data.find(b"JOINT", rng.randrange(max(1, len(data) // 4)))
-        at = at if at >= 0 else 0
-        return data[:at] + rng.choice([b"{\n", b"}\n", b"JOINT x\n{\n", b"End Site\n"]) + data[at:], "brace/keyword inserted"
-    word = rng.choice([b"HIERARCHY", b"ROOT", b"JOINT", b"OFFSET", b"CHANNELS", b"MOTION", b"End Site", b"Frames:"])
-    return data.replace(word, word.lower(), 1), f"{word!r} lower-cased"
-
-
-def flip_bits(data: bytes, rng: random.Random, bits: int, head_bias: float = 0.5) -> bytes:
-    """Flip `bits` random bits; with probability head_bias each lands in the first 8 kB (the header)."""
-    out = bytearray(data)
-    for _ in range(bits):
-        span = min(len(out), 8192) if rng.random() < head_bias else len(out)
-        i = rng.randrange(span)
-        out[i] ^= 1 << rng.randrange(8)
-    return bytes(out)
 
 
 # ---------------------------------------------------------------------------------------- the cases
@@ -342,15 +205,6 @@ def _canonical_names() -> list[str]:
     return list(JOINT_NAMES)
 
 
-def deep_asf(depth: int) -> str:
-    """An ASF whose bones form one chain `depth` deep."""
-    bones = "".join(f"  begin\n     id {i}\n     name b{i}\n     direction 0 1 0\n     length 1\n     axis 0 0 0 XYZ\n"
-                    f"     dof rx\n  end\n" for i in range(1, depth + 1))
-    chain = "".join(f"    {'root' if i == 1 else f'b{i - 1}'} b{i}\n" for i in range(1, depth + 1))
-    return (":version 1.10\n:name deep\n:units\n  mass 1.0\n  length 0.45\n  angle deg\n:root\n   order TX TY TZ RX RY RZ\n"
-            "   axis XYZ\n   position 0 0 0\n   orientation 0 0 0\n:bonedata\n" + bones + ":hierarchy\n  begin\n" + chain + "  end\n")
-
-
 # Awkward file names (the content is a small valid BVH or a broken one). No NUL: a file system cannot hold
 # one; names with NUL and '../' are given to the upload API itself (tests/test_reliability_uploads.py).
 ODD_NAMES = ["..mlxfuzz..bvh", "mlxfuzz with spaces.bvh", "mlxfuzz-\u52d5\u304d.bvh", "mlxfuzz'quote\".bvh",
@@ -439,134 +293,6 @@ def make_cases(folder: str | Path, n: int = 1000, seed: int = 0, samples: Path =
             mutated, what = mutate_tokens(data, rng)
             add(f"bvh_{source}_token_edit", mutated, ".bvh", "any", what)
     return cases, skipped
-
-
-# ---------------------------------------------------------------------------------------- judging
-def judge(case: Case, message: str | None, crashed: bool = False, forbidden: tuple[str, ...] = (),
-          shown_names: list[str] | None = None) -> tuple[str, str]:
-    """(outcome, why) for what a front end answered about `case`: message None means the file loaded.
-
-    clear = one line, names the user's file (or its mapping), no traceback or internal error, no
-    server path (`forbidden`: e.g. the upload temp folder), at most MAX_MESSAGE_CHARS."""
-    if crashed:
-        return "crash", (message or "")[-300:]
-    if message is None:
-        if case.expect == "error":
-            return "unclear", "accepted a file that must be refused"
-        return "ok", ""
-    names = shown_names or case.shown_names
-    problems = []
-    if "\n" in message.strip():
-        problems.append("more than one line")
-    if not any(name in message for name in names):
-        problems.append(f"does not name {names[0]!r}")
-    if "Traceback" in message or "internal error" in message:
-        problems.append("a traceback or internal error")
-    leaked = [f for f in forbidden if f and f in message]
-    if leaked:
-        problems.append(f"shows the server path {leaked[0]}")
-    if len(message) > MAX_MESSAGE_CHARS:
-        problems.append(f"{len(message)} characters long")
-    return ("unclear", "; ".join(problems) + f": {message[:300]!r}") if problems else ("clear", "")
-
-
-def summarize(outcomes: list[tuple[Case, str, str]]) -> dict:
-    """Counts per outcome and per kind, and the first few unclear / crash cases."""
-    counts = {"tried": len(outcomes), "ok": 0, "clear": 0, "unclear": 0, "crash": 0}
-    for _, outcome, _ in outcomes:
-        counts[outcome] += 1
-    refused = counts["clear"] + counts["unclear"] + counts["crash"]
-    counts["clear_error_pct"] = round(100.0 * counts["clear"] / refused, 2) if refused else 100.0
-    counts["bad"] = [f"{c.name}: {outcome}: {why}" for c, outcome, why in outcomes if outcome in ("unclear", "crash")][:12]
-    return counts
-
-
-# ---------------------------------------------------------------------------------------- front ends
-def through_engine(cases: list[Case], engine=None) -> list[tuple[Case, str, str]]:
-    """Every case through Engine.load_file (what the app's upload handlers call); warnings count as crashes
-    (an overflow warning is a reader computing with values it should have refused)."""
-    import traceback
-    import warnings
-
-    from engine.errors import MotionLexError
-    from engine.facade import Engine
-
-    engine = engine or Engine()
-    out = []
-    for case in cases:
-        crashed, message = False, None
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                engine.load_file(case.path, case.mapping)
-        except MotionLexError as err:
-            message = str(err)
-        except BaseException as err:  # noqa: BLE001 - the point is to see anything at all
-            crashed, message = True, "".join(traceback.format_exception_only(type(err), err))
-        # the facade leaves the folder out (an upload's folder is a server temp folder)
-        outcome, why = judge(case, message, crashed, forbidden=(str(case.path.parent),))
-        out.append((case, outcome, why))
-    return out
-
-
-def cli_args(case: Case, out_path: Path) -> list[str]:
-    args = ["convert", str(case.path), "--out", str(out_path), "--json"]
-    return args + (["--mapping", str(case.mapping)] if case.mapping else [])
-
-
-def judge_cli(case: Case, code: int | None, stderr: str, crashed: bool = False) -> tuple[str, str]:
-    """`python -m engine convert`: exit 0, or exit 2 and one line `error: <path as given>: problem`."""
-    if crashed:
-        return judge(case, stderr, crashed=True)
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    if code == 0:
-        return judge(case, None)
-    if code == 2 and len(lines) == 1 and lines[0].startswith("error: "):
-        names = [str(case.path)] + ([str(case.mapping)] if case.mapping else []) + [str(case.path.with_suffix(".asf"))]
-        return judge(case, lines[0][len("error: "):], shown_names=names)
-    return "crash" if "Traceback" in stderr or code not in (0, 2) else "unclear", \
-        f"exit {code}, stderr {stderr[-300:]!r}"
-
-
-def through_cli_in_process(cases: list[Case], out_dir: Path) -> list[tuple[Case, str, str]]:
-    """The CLI's own main() (engine/__main__.py) in this process: every case, quickly."""
-    import contextlib
-    import io
-    import traceback
-    import warnings
-
-    from engine.__main__ import main
-
-    out = []
-    for case in cases:
-        err, crashed, code = io.StringIO(), False, None
-        try:
-            with warnings.catch_warnings(), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                warnings.simplefilter("error")
-                code = main(cli_args(case, out_dir / "converted.npy"))
-        except BaseException as exc:  # noqa: BLE001
-            crashed = True
-            err.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-        out.append((case, *judge_cli(case, code, err.getvalue(), crashed)))
-    return out
-
-
-def through_cli_subprocess(cases: list[Case], out_dir: Path, timeout: float = 120) -> list[tuple[Case, str, str]]:
-    """`python -m engine convert FILE --out x.npy --json` as a real process per case."""
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    out = []
-    for case in cases:
-        try:
-            done = subprocess.run([sys.executable, "-m", "engine", *cli_args(case, out_dir / "converted.npy")], cwd=ROOT,
-                                  env=env, capture_output=True, text=True, timeout=timeout)
-            out.append((case, *judge_cli(case, done.returncode, done.stderr)))
-        except subprocess.TimeoutExpired:
-            out.append((case, "crash", f"no answer in {timeout} s"))
-    return out
 
 
 def one_per_kind(cases: list[Case], limit: int | None = None) -> list[Case]:

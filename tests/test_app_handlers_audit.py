@@ -5,19 +5,9 @@ import pytest
 
 from app import audit_tab
 from app.feedback import is_error
-from engine import Engine
+from tests.app_fixtures import NoProgress
 
 SPEC = "synthetic?n=40"
-
-
-class NoProgress:
-    def __call__(self, *args, **kwargs):
-        pass
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return Engine()
 
 
 @pytest.fixture(scope="module")

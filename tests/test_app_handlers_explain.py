@@ -5,18 +5,8 @@ import pytest
 
 from app import attention_tab, explain_tab
 from app.feedback import is_error
-from engine import Engine
 from engine.skeleton import BODY_PARTS, JOINT_NAMES
-
-
-class NoProgress:
-    def __call__(self, *args, **kwargs):
-        pass
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return Engine()
+from tests.app_fixtures import NoProgress
 
 
 @pytest.fixture(scope="module")

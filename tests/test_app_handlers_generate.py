@@ -7,12 +7,7 @@ import pytest
 from app import generate_tab
 from app.feedback import is_error
 from engine import Engine
-from tests.app_fixtures import make_generator_checkpoint
-
-
-class NoProgress:
-    def __call__(self, *args, **kwargs):
-        pass
+from tests.app_fixtures import NoProgress, make_generator_checkpoint
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,7 @@ import pytest
 from app.feedback import is_error
 from app.search_tab import PLACEHOLDER_DETAILS, hit_rows, preview_caption, previews, run_search, show_hit, summary, \
     words_panel
-from engine import Engine
-
-
-class NoProgress:
-    def __call__(self, *args, **kwargs):
-        pass
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return Engine()
+from tests.app_fixtures import NoProgress
 
 
 def test_text_search_returns_hits_and_clears_the_old_view(engine):

@@ -9,6 +9,7 @@ from app import attention_tab, explain_tab, library_tab
 from app.feedback import is_error
 from engine import Engine
 from engine.motion import MAX_FILE_BYTES
+from tests.app_fixtures import NoProgress
 from tests.browser import ROOT
 
 sys.path.insert(0, str(ROOT))
@@ -20,11 +21,6 @@ def test_loopback_by_default_and_public_needs_auth(capsys):
     assert launch.main(["--host", "0.0.0.0"]) == 2
     assert launch.main(["--share"]) == 2
     assert "--auth" in capsys.readouterr().err
-
-
-class NoProgress:
-    def __call__(self, *args, **kwargs):
-        pass
 
 
 @pytest.mark.parametrize("suffix", [".bvh", ".npy"])

@@ -26,7 +26,7 @@ import pytest
 
 from engine.data import open_dataset
 from engine.errors import SpecError
-from tests.reliability_support import ROOT, running_server
+from tests.reliability_server import ROOT, running_server
 
 SAMPLES = ROOT.parent / "shared" / "data" / "samples"
 
@@ -145,7 +145,7 @@ def test_without_or_with_wrong_credentials_every_api_request_is_refused(tmp_path
 
 # ------------------------------------------------------------------------------ bvh:/folder stays inside
 def sample_folder(dest: Path) -> Path:
-    from tests.hostile_files import procedural_bvh_text
+    from tests.hostile_content import procedural_bvh_text
     dest.mkdir(parents=True)
     (dest / "walk_fast_01.bvh").write_text(procedural_bvh_text(dest))
     (dest / "procedural-source.bvh.txt").unlink()

@@ -9,8 +9,9 @@ import json
 import time
 
 from engine.train.worker import TrainingJob
-from tests.reliability_support import (TRAIN_DATA, client_for, find_endpoint, latency_summary, request_mix,
-                                       run_concurrently, running_server, small_overrides, burst)
+from tests.reliability_load import burst, latency_summary, request_mix, run_concurrently
+from tests.reliability_server import client_for, find_endpoint, running_server
+from tests.reliability_training import TRAIN_DATA, small_overrides
 
 CI_SEARCHES, CI_CAPTIONS = 16, 4          # 20 concurrent requests (the benchmark: 50 + 10)
 MAX_QUEUE = 24                            # waiting room of this server; 4 of each kind run at once

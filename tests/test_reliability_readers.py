@@ -1,4 +1,4 @@
-"""What the hostile-upload fuzzer (tests/hostile_files.py) broke in the readers, each fixed and pinned here:
+"""What the hostile-upload fuzzer (tests/hostile_files.py, tests/hostile_content.py) broke in the readers, each fixed and pinned here:
 a 5 MB nest of JSON brackets in a joint mapping (RecursionError), a huge mapping file or joint name (a
 message of megabytes), 1e300 values (float overflow warnings, extra lines on the CLI's stderr), a
 bit-flipped .npy header (tokenize.TokenError) and numpy's multi-line header message, a NUL in a file
@@ -18,7 +18,7 @@ from engine.errors import InputError, MotionLexError
 from engine.facade import Engine
 from engine.motion_io import load_motion
 from engine.motion_io.bvh_mapping import MAX_MAPPING_BYTES
-from tests.hostile_files import npy_bytes, npy_with_header, procedural_bvh_text
+from tests.hostile_content import npy_bytes, npy_with_header, procedural_bvh_text
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_1e300_in_an_npy_or_amc_is_refused_without_overflow_warnings(tmp_path):
     assert "magnitude 1e+300" in refused(tmp_path / "big.npy")
     (tmp_path / "wide.npy").write_bytes(npy_bytes(np.full((10, 22, 3), np.iinfo(np.int64).min, np.int64)))
     assert "beyond any motion" in refused(tmp_path / "wide.npy")   # no integer wrap-around in the check
-    from tests.hostile_files import cmu_pair_texts
+    from tests.hostile_content import cmu_pair_texts
     asf, amc = cmu_pair_texts()
     (tmp_path / "01.asf").write_text(asf)
     (tmp_path / "01_01.amc").write_text(amc.replace("0.000000000", "1e300", 4))
@@ -103,7 +103,7 @@ def test_overlong_rows_and_lines_are_refused_before_parsing(tmp_path, bvh):
     head = bvh.partition("MOTION")[0]
     (tmp_path / "row.bvh").write_text(head + "MOTION\nFrames: 1\nFrame Time: 0.05\n" + "1.0 " * 2_000_000 + "\n")
     assert "characters long" in refused(tmp_path / "row.bvh")
-    from tests.hostile_files import cmu_pair_texts
+    from tests.hostile_content import cmu_pair_texts
     asf, amc = cmu_pair_texts()
     (tmp_path / "01.asf").write_text(asf.replace(":bonedata", ":bonedata " + "b" * 100_000, 1))
     (tmp_path / "01_01.amc").write_text(amc)
@@ -122,7 +122,7 @@ def test_the_facade_never_shows_the_folder_of_an_upload(tmp_path, bvh):
     (upload / "good.bvh").write_text(bvh)
     message = refused(upload / "good.bvh", upload / "rig.json", engine=engine)
     assert message.startswith("rig.json: ") and str(tmp_path) not in message, message
-    from tests.hostile_files import cmu_pair_texts
+    from tests.hostile_content import cmu_pair_texts
     asf, amc = cmu_pair_texts()
     (upload / "01.asf").write_text(asf.replace("dof rx ry rz", "dof rx ry qq", 1))
     (upload / "01_01.amc").write_text(amc)

@@ -30,8 +30,9 @@ import torch
 from engine.checkpoint import MANIFEST, load_checkpoint, read_manifest
 from engine.errors import InputError, MotionLexError
 from engine.train.checkpoint import load_train_state
-from tests.reliability_support import (ROOT, STEPS, TRAIN_DATA, check_run_folder, finish, job, kill_and_resume,
-                                       metrics_problems, weight_mismatches)
+from tests.reliability_server import ROOT
+from tests.reliability_training import (STEPS, TRAIN_DATA, check_run_folder, finish, job, kill_and_resume,
+                                        metrics_problems, weight_mismatches)
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")    # the runs below inherit it: same threads, same float sums
 CI_KILLS = 3

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile_files import (MARKER, make_cases, one_per_kind, real_sources, summarize, through_cli_in_process,
-                                 through_cli_subprocess, through_engine)
-from tests.reliability_support import (ROOT, call_raw, client_for, find_endpoint, find_named, handler_message,
-                                       raw_upload, running_server, snapshot, upload_through_server)
+from tests.hostile_content import real_sources
+from tests.hostile_files import MARKER, make_cases, one_per_kind
+from tests.hostile_verdicts import (summarize, through_cli_in_process, through_cli_subprocess, through_engine,
+                                    upload_through_server)
+from tests.reliability_server import (ROOT, call_raw, client_for, find_endpoint, find_named, handler_message, raw_upload,
+                                      running_server, snapshot)
 
 CI_CASES = 300
 SERVER_MUTATIONS = 20        # besides every crafted case
