@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .feedback import bind, code, escape, guarded
-from .search_tab import gradio_progress, words_text
+from .feedback import bind, code, escape, gradio_progress, guarded, words_text
 from .viewer import motion_plot
 from .wordcloud_view import side_by_side_bars
 

@@ -7,9 +7,8 @@ import gradio as gr
 
 from engine.errors import MotionLexError
 
-from .feedback import bind, code, escape, guarded, upload_name
+from .feedback import HIT_HEADERS, bind, code, escape, gradio_progress, guarded, hit_rows, upload_name, words_text
 from .heatmap_view import expand_patches, pca_heatmap, word_timeline_figure
-from .search_tab import gradio_progress, words_text
 from .viewer import motion_plot
 from .wordcloud_view import word_cloud
 
@@ -52,7 +51,6 @@ def heat_views(state: dict, component: str):
     return heatmap, skeleton
 
 
-SIMILAR_HEADERS = ["rank", "id", "score", "caption", "shared words"]
 TIMELINE_WORDS = 10
 
 
@@ -142,7 +140,7 @@ def find_similar(engine, spec_value: str, current, k: int = 8):
         raise MotionLexError("caption a clip or a file first")
     found = engine.similar_motions(current["motion"], spec_value, k)
     hits = found["hits"]
-    rows = [[i, h["id"], round(h["score"], 3), h["caption"], words_text(h["terms"], 4)] for i, h in enumerate(hits, 1)]
+    rows = hit_rows(hits)
     note = (f"{len(hits)} motions of {code(found['library'])} nearest to {escape(current['title'])} "
             "(cosine of the lexical vectors through the motion index; click one to caption and explain it)."
             if hits else f"No motion of {code(found['library'])} shares a word with {escape(current['title'])}.")
@@ -191,7 +189,7 @@ def build(engine, demo: gr.Blocks) -> None:
     with gr.Row():
         similar_button = gr.Button("Find similar motions", elem_id="explain-similar-go")
         similar_note = gr.Markdown(elem_id="explain-similar-note")
-    similar = gr.Dataframe(headers=SIMILAR_HEADERS, datatype=["number", "str", "number", "str", "str"],
+    similar = gr.Dataframe(headers=HIT_HEADERS, datatype=["number", "str", "number", "str", "str"],
                            interactive=False, wrap=True, column_widths=["5%", "17%", "7%", "43%", "28%"],
                            elem_id="explain-similar")
     state = gr.State(None)

@@ -95,3 +95,23 @@ def bind(fn, engine):
     call.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
     del call.__wrapped__   # Gradio must read __signature__, not the wrapped function's
     return call
+
+
+# ---- shared by several tabs (a tab never imports another tab) ---------------------------------------------
+HIT_HEADERS = ["rank", "id", "score", "caption", "found because"]
+
+
+def gradio_progress(progress: gr.Progress):
+    """engine progress(done, total, stage) -> Gradio's progress bar."""
+    return lambda done, total, stage="": progress((done, total), desc=stage)
+
+
+def words_text(terms: list, n: int = 5) -> str:
+    """'left (0.80), raise (0.61)': the words a score is made of, heaviest first."""
+    return ", ".join(f"{w} ({c:.2f})" for w, c in list(terms)[:n])
+
+
+def hit_rows(hits: list[dict]) -> list[list]:
+    """Ranked motion hits (search, find similar) as table rows: rank, id, score, caption, their heaviest words."""
+    return [[rank, h["id"], round(h["score"], 3), h["caption"], words_text(h["terms"], 4)]
+            for rank, h in enumerate(hits, start=1)]

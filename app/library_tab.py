@@ -1,11 +1,12 @@
-"""Library tab: browse a dataset's clips, filter by caption words and split, watch any clip, open a file."""
+"""Library tab: browse a dataset's clips, filter by caption words and split, watch any clip, open a file, and
+find the library motions most like the one shown (motion-to-motion search through the index)."""
 from __future__ import annotations
 
 import gradio as gr
 
 from engine.errors import MotionLexError
 
-from .feedback import bind, escape, guarded, upload_name
+from .feedback import HIT_HEADERS, bind, code, escape, guarded, hit_rows, upload_name
 from .viewer import motion_plot
 
 TABLE_HEADERS = ["id", "caption", "duration (s)", "split"]
@@ -90,6 +91,24 @@ def open_file(engine, motion_path, mapping_path=None):
             f"Showing the file **{escape(name)}** (details under the upload box).")
 
 
+@guarded("Could not find similar motions", 3, 1, clear={0: [], 2: []})
+def similar_to_shown(engine, spec_value: str, shown: dict | None, k: int = 8):
+    """-> (table rows, note, hits): the motions of the library `spec_value` nearest to what the viewer shows,
+    a library clip ({"spec", "clip"}, itself left out) or an opened file ({"file", "mapping"})."""
+    if not shown:
+        raise MotionLexError("select a clip in the table or open a file first")
+    if shown.get("file"):
+        motion, title = engine.load_file(shown["file"], shown.get("mapping")), f"the file {upload_name(shown['file'])}"
+    else:
+        motion, title = engine.clip(shown["spec"], shown["clip"]), shown["clip"]
+    found = engine.similar_motions(motion, spec_value, k)
+    hits = found["hits"]
+    note = (f"{len(hits)} motions of {code(found['library'])} nearest to {escape(title)} (cosine of the lexical "
+            "vectors through the motion index; click one to watch it)."
+            if hits else f"No motion of {code(found['library'])} shares a word with {escape(title)}.")
+    return hit_rows(hits), note, hits
+
+
 def selected_id(evt) -> str:
     """The clip id of a table selection (first column of the clicked row)."""
     row = getattr(evt, "row_value", None) or [None]
@@ -118,16 +137,38 @@ def build(engine, demo: gr.Blocks) -> None:
                 mapping_file = gr.File(label="Joint mapping JSON (optional, BVH only)", file_types=[".json"],
                                        elem_id="library-mapping")
                 upload_status = gr.Markdown(elem_id="library-upload-status")
+    with gr.Row():
+        similar_button = gr.Button("Find similar motions", elem_id="library-similar-go", scale=1)
+        similar_note = gr.Markdown(elem_id="library-similar-note")
+    similar = gr.Dataframe(headers=HIT_HEADERS, datatype=["number", "str", "number", "str", "str"],
+                           interactive=False, wrap=True, column_widths=["6%", "18%", "8%", "42%", "26%"],
+                           elem_id="library-similar")
+    shown = gr.State(None)        # what the viewer shows: {"spec", "clip"} or {"file", "mapping"}
+    similar_hits = gr.State([])
 
     def on_select(spec_value, evt: gr.SelectData):
-        return show_clip(engine, spec_value, selected_id(evt))
+        clip_id = selected_id(evt)
+        return (*show_clip(engine, spec_value, clip_id), {"spec": spec_value, "clip": clip_id})
 
-    refresh, upload = bind(list_clips, engine), bind(open_file, engine)
+    def on_similar_select(spec_value, hits, evt: gr.SelectData):
+        rank = int((getattr(evt, "row_value", None) or [0])[0] or 0)
+        if not hits or not 1 <= rank <= len(hits):
+            return gr.skip(), gr.skip(), gr.skip()
+        clip_id = hits[rank - 1]["id"]
+        return (*show_clip(engine, spec_value, clip_id), {"spec": spec_value, "clip": clip_id})
+
+    def on_upload(motion_path, mapping_path):
+        return (*open_file(engine, motion_path, mapping_path),
+                {"file": motion_path, "mapping": mapping_path} if motion_path else gr.skip())
+
+    refresh = bind(list_clips, engine)
     filters = [spec, query, split]
     demo.load(refresh, filters, [table, status])
     spec.change(refresh, filters, [table, status])
     split.change(refresh, filters, [table, status])
     query.change(refresh, filters, [table, status], trigger_mode="always_last")
-    table.select(on_select, [spec], [plot, details])
-    motion_file.upload(upload, [motion_file, mapping_file], [plot, upload_status, details])
-    mapping_file.upload(upload, [motion_file, mapping_file], [plot, upload_status, details])
+    table.select(on_select, [spec], [plot, details, shown])
+    motion_file.upload(on_upload, [motion_file, mapping_file], [plot, upload_status, details, shown])
+    mapping_file.upload(on_upload, [motion_file, mapping_file], [plot, upload_status, details, shown])
+    similar_button.click(bind(similar_to_shown, engine), [spec, shown], [similar, similar_note, similar_hits])
+    similar.select(on_similar_select, [spec, similar_hits], [plot, details, shown])

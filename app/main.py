@@ -42,12 +42,14 @@ def build_app(engine) -> gr.Blocks:
 
 
 def warm_up(engine) -> threading.Thread:
-    """Open the first library and load the model in the background while the server starts, so the first
-    page shows its table without waiting for the dataset and the first search or caption for the model."""
+    """Open the first library, then load the model, its index and everything a first search or caption needs
+    (Engine.warm_up) in the background while the server starts: the first page shows its table without
+    waiting for the dataset, and the user's first search or caption does not wait for set-up."""
     def run():
         try:
-            engine.dataset(engine.datasets()[0])
-            engine.service()
+            spec = engine.datasets()[0]
+            engine.dataset(spec)
+            engine.warm_up(spec)
         except Exception:  # noqa: BLE001 - a bad --data or checkpoint is reported by the tab that uses it
             pass
     thread = threading.Thread(target=run, name="motionlex-warm-up", daemon=True)

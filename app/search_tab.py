@@ -14,14 +14,13 @@ import numpy as np
 
 from engine import render, render_files
 
-from .feedback import bind, code, escape, guarded
+from .feedback import HIT_HEADERS, bind, code, escape, gradio_progress, guarded, hit_rows, words_text
 from .viewer import motion_plot
 from .wordcloud_view import BAR_COLOUR, term_bars
 
 MODES = ["free text", "keywords"]
 # a hit whose score comes only from words that are not displayed (engine/vocab.py: stop words, pieces, ...)
 NO_SHOWN_WORDS = "(only words that are not shown: stop words, word pieces, punctuation)"
-TABLE_HEADERS = ["rank", "id", "score", "caption", "found because"]
 KEYWORD_HINT = ("**Keywords** skip the text encoder: each listed word gets weight 1, `run:2` weighs a word 2, "
                 "`-left` excludes motions that show *left* (among their 8 heaviest words, and heavier than "
                 "*right*), e.g. `run:2 jump -left`; `-word` works in free text too.")
@@ -36,21 +35,6 @@ _preview_lock = threading.Lock()
 _frames: "OrderedDict[tuple, list]" = OrderedDict()   # (spec, clip id) -> rendered frames (an LRU)
 FRAMES_CACHE = 256
 PREVIEW_DIR = Path(tempfile.gettempdir()) / "motionlex-previews"
-
-
-def gradio_progress(progress: gr.Progress):
-    """engine progress(done, total, stage) -> Gradio's progress bar."""
-    return lambda done, total, stage="": progress((done, total), desc=stage)
-
-
-def words_text(terms: list, n: int = 5) -> str:
-    """'left (0.80), raise (0.61)': the words a score is made of, heaviest first."""
-    return ", ".join(f"{w} ({c:.2f})" for w, c in list(terms)[:n])
-
-
-def hit_rows(hits: list[dict]) -> list[list]:
-    return [[rank, h["id"], round(h["score"], 3), h["caption"], words_text(h["terms"], 4)]
-            for rank, h in enumerate(hits, start=1)]
 
 
 def summary(result: dict, spec: str) -> str:
@@ -195,7 +179,7 @@ def build(engine, demo: gr.Blocks) -> None:
             details = gr.Markdown(PLACEHOLDER_DETAILS, elem_id="search-details")
             bars = gr.Plot(show_label=False, elem_id="search-terms")
     gr.Markdown("**All hits**")
-    table = gr.Dataframe(headers=TABLE_HEADERS, datatype=["number", "str", "number", "str", "str"],
+    table = gr.Dataframe(headers=HIT_HEADERS, datatype=["number", "str", "number", "str", "str"],
                          interactive=False, wrap=True, max_height=420,
                          column_widths=["5%", "17%", "7%", "43%", "28%"], elem_id="search-table")
     hits_state = gr.State([])

@@ -21,6 +21,8 @@ from .feedback import bind, code, escape, guarded
 
 PHASES = list(ALL_PHASES)   # the engine's phase names: a phase added there shows up here
 PRESETS = ["tiny", "paper"]
+# Keeps the log's newest line in view after every update (runs in the browser).
+FOLLOW_LOG = "() => { const t = document.querySelector('#train-log textarea'); if (t) t.scrollTop = t.scrollHeight; }"
 # Logged values that are not loss terms: bookkeeping, schedules, shares and rewards.
 NOT_LOSSES = {"step", "phase", "lr", "time", "seconds", "seconds_per_step", "dec_mask", "warning", "total_steps",
               "beta_w", "delta_w", "delta_l", "epoch", "items", "temperature"}
@@ -295,6 +297,7 @@ def build(engine, demo: gr.Blocks) -> None:
     cancel_button.click(bind(cancel, engine), None, [message]).then(tick, [viewed, shown], outputs)
     resume_button.click(bind(resume, engine), [viewed, minutes], [viewed, message]).then(tick, [viewed, shown], outputs)
     use_button.click(bind(use, engine), [viewed], [message])
+    log.change(None, None, None, js=FOLLOW_LOG)   # Textbox autoscroll misses updates made while in a tab
 
     def on_run(evt: gr.SelectData):
         return view_run(engine, getattr(evt, "row_value", None))

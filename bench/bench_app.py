@@ -4,6 +4,7 @@
 
 Measures, against the targets of the app's issue:
   cold start      launch.py started -> the page answers -> the Library table is filled in Chromium (<= 10 s);
+  first requests  the first keyword search and the first caption, sent the moment the table shows (<= 2 s each);
   keyword search  one round trip of the Search tab's search event through the app (gradio_client) (<= 200 ms);
   caption         one round trip of Caption & Explain (caption, clouds, PCA map, skeleton, word timeline) (<= 1 s);
   GIF             rendering a 3 s motion to a GIF (engine.render_files.motion_gif, 320 px, 10 fps) (<= 2 s);
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from results import machine_line, write_section  # noqa: E402
 
-TARGETS = {"cold_start_s": 10.0, "keyword_search_ms": 200.0, "caption_ms": 1000.0, "gif_3s_s": 2.0}
+TARGETS = {"cold_start_s": 10.0, "keyword_search_ms": 200.0, "caption_ms": 1000.0, "gif_3s_s": 2.0, "first_request_s": 2.0}
 QUERIES = ["jump", "walk circle", "kick -left", "wave:2 hand", "run", "sit", "turn left", "punch", "hop", "walk:2"]
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -130,12 +131,15 @@ def main(argv=None) -> dict:
         usable = usable_in_browser(url, began)
         result["cold_start_s"]["library_table_shown"] = None if usable is None else round(usable, 2)
         client = Client(url, verbose=False)
-        client.predict(QUERIES[0], "keywords", 10, args.library, api_name="/run_search")          # warm-up
+        # the user's first search and first caption, sent the moment the Library table shows (no think time)
+        first = timed(lambda i: client.predict(QUERIES[0], "keywords", 10, args.library, api_name="/run_search"), 1)
+        first_clip = client.predict(args.library, "", "all", api_name="/list_clips")[0]["data"][0][0]
+        first += timed(lambda i: client.predict(args.library, first_clip, "1", api_name="/explain_clip"), 1)
+        result["first_requests_s"] = {"keyword_search": round(first[0], 2), "caption": round(first[1], 2)}
         search = timed(lambda i: client.predict(QUERIES[i % len(QUERIES)], "keywords", 10, args.library,
                                                 api_name="/run_search"), args.searches)
         result["keyword_search_ms"] = summary_ms(search)
         clips = [r[0] for r in client.predict(args.library, "", "all", api_name="/list_clips")[0]["data"][:args.captions + 1]]
-        client.predict(args.library, clips[-1], "1", api_name="/explain_clip")                      # warm-up
         caption = timed(lambda i: client.predict(args.library, clips[i], "1", api_name="/explain_clip"), args.captions)
         result["caption_ms"] = summary_ms(caption)
 
@@ -171,6 +175,7 @@ def main(argv=None) -> dict:
     result["meets"] = {
         "cold_start": (result["cold_start_s"]["library_table_shown"] or result["cold_start_s"]["answers"])
         <= TARGETS["cold_start_s"],
+        "first_requests": max(result["first_requests_s"].values()) <= TARGETS["first_request_s"],
         "keyword_search": result["keyword_search_ms"]["p50"] <= TARGETS["keyword_search_ms"],
         "caption": result["caption_ms"]["p50"] <= TARGETS["caption_ms"],
         "gif_3s": result["gif_3s_s"]["p50_s"] <= TARGETS["gif_3s_s"],
@@ -197,6 +202,9 @@ def report(r: dict) -> str:
         "|---|---|---|---|",
         f"| cold start: page answers / Library table shown in Chromium | {cold['answers']} s / "
         f"{cold['library_table_shown']} s | <= 10 s | {ok('cold_start')} |",
+        f"| the first keyword search / first Caption & Explain, sent as the Library table shows | "
+        f"{r['first_requests_s']['keyword_search']} s / {r['first_requests_s']['caption']} s | <= 2 s each | "
+        f"{ok('first_requests')} |",
         f"| keyword search round trip (p50 / p95 of {search['n']}) | {search['p50']} / {search['p95']} ms | <= 200 ms "
         f"| {ok('keyword_search')} |",
         f"| Caption & Explain round trip (p50 / p95 of {cap['n']}) | {cap['p50']} / {cap['p95']} ms | <= 1 s "
@@ -207,10 +215,10 @@ def report(r: dict) -> str:
         f"{load['succeeded']}/20 ok, p50 {load['latency_ms']['p50']} ms, max {load['latency_ms']['max']} ms | "
         f"all succeed | {ok('concurrent_searches')} |",
         "",
-        f"Opening the library `{r['library']}` alone takes {gif['library_open_s']} s in a fresh process (the procedural "
-        "library's clips are generated at every start, in a process pool, and not cached on disk): the app opens it "
-        "in the background while the server starts (app/main.py warm_up), and the Library table waits for it. The "
-        "concurrent searches each open a new gradio_client connection and queue behind the app's 4 workers while "
+        f"Opening the library `{r['library']}` takes {gif['library_open_s']} s in a fresh process (the procedural "
+        "library is generated once and then read from the disk cache); the app opens it, loads the model and its "
+        "index and runs one search and one caption in the background while the server starts (app/main.py warm_up, "
+        "Engine.warm_up), so the first requests find everything loaded. The concurrent searches each open a new gradio_client connection and queue behind the app's 4 workers while "
         "training takes a core, hence their seconds.",
     ])
 

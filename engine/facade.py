@@ -93,6 +93,15 @@ class Engine(ViewsMixin, RunsMixin):
     def model_info(self) -> dict:
         return self.service().info()
 
+    def warm_up(self, spec: str | None = None) -> None:
+        """Pay every first-request cost once, ahead of the user (the app calls it in the background at start):
+        open the library, load the model and the library's index, count the library's caption n-grams for
+        neighbour guidance, and run one keyword search and one caption so torch's lazy set-up is done too."""
+        dataset = self.dataset(spec)
+        self.search("walk", spec, keywords=True)
+        if dataset.clips:
+            self.caption(self.clip(spec, dataset.clips[0].id), spec)
+
     def build_index(self, spec: str | None = None, top_k: int | None = 128, progress=None, ship: bool = False) -> dict:
         """Encode a library with the checkpoint and build (or load) its inverted indexes; ship=True saves them
         into the checkpoint folder itself (the shipped default library: a first search with no encoding)."""

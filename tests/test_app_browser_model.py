@@ -294,7 +294,12 @@ def test_training_truth_cancel_reload_and_a_usable_run(page, tmp_path):
     page.wait_for_function("document.querySelector('#train-resume').disabled === false")
     page.wait_for_function("document.querySelector('#train-cancel').disabled === true")
     assert page.is_disabled("#train-use") and page.is_enabled("#train-start")
-    assert "[cmmm" in page.input_value("#train-log textarea")            # the log is there
+    log_text = page.input_value("#train-log textarea")
+    assert "[cmmm" in log_text                                           # the log is there ...
+    assert page.evaluate("(t => t.scrollHeight > t.clientHeight)(document.querySelector('#train-log textarea'))") \
+        == (len(log_text.splitlines()) > 12)
+    page.wait_for_function("(t => t.scrollTop + t.clientHeight >= t.scrollHeight - 2)"   # ... its newest lines shown
+                           "(document.querySelector('#train-log textarea'))", timeout=30_000)
     page.reload()
     tab(page, "Training")
     wait_text(page, "#train-status", "cancelled")

@@ -4,13 +4,7 @@ import numpy as np
 import pytest
 
 from app.feedback import is_error
-from app.library_tab import list_clips, open_file, selected_id, show_clip
-from engine import Engine
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return Engine()
+from app.library_tab import list_clips, open_file, selected_id, show_clip, similar_to_shown
 
 
 def test_list_filter_and_empty(engine):
@@ -75,3 +69,18 @@ def test_selected_id_reads_the_first_column():
         row_value = ["synth_000007", "a caption", 3.2, "train"]
     assert selected_id(Event()) == "synth_000007"
     assert selected_id(object()) == ""
+
+
+def test_find_similar_from_a_clip_and_from_a_file(engine, tmp_path):
+    clip_id = list_clips(engine, "synthetic", "wave", "all")[0][0][0]
+    rows, note, hits = similar_to_shown(engine, "synthetic", {"spec": "synthetic", "clip": clip_id})
+    assert len(rows) == len(hits) == 8 and clip_id not in [h["id"] for h in hits]     # not itself
+    assert [r[0] for r in rows] == list(range(1, 9)) and rows[0][2] >= rows[-1][2]
+    assert "nearest to" in note and clip_id in note
+    assert sum("wave" in h["caption"].lower() for h in hits) >= 6                   # like it: waves
+    path = tmp_path / "same wave.npy"
+    np.save(path, engine.clip("synthetic", clip_id).joints)
+    rows, note, hits = similar_to_shown(engine, "synthetic", {"file": str(path), "mapping": None})
+    assert hits[0]["id"] == clip_id and hits[0]["score"] > 0.99 and "same wave.npy" in note   # a file keeps it
+    rows, note, hits = similar_to_shown(engine, "synthetic", None)
+    assert rows == [] and hits == [] and is_error(note) and "select a clip" in note

@@ -5,7 +5,7 @@ import pytest
 
 from app.audit_tab import disagreement_rows, summary_markdown
 from app.heatmap_view import BODY_ORDER, expand_patches, pca_heatmap
-from app.search_tab import hit_rows, words_text
+from app.feedback import hit_rows, words_text
 from app.training_tab import loss_figure, parse_overrides, status_markdown
 from app.viewer import DYNAMIC_TRACES, HEAT_MARKER_SIZE, skeleton_figure
 from app.wordcloud_view import side_by_side_bars, term_bars, word_cloud

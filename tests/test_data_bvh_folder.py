@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.data import open_dataset
-from engine.data.bvh_folder import caption_from_name
+from engine.data.bvh_folder import caption_from_name, shared_leading_words
 from engine.errors import InputError, SpecError
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "samples"
@@ -26,6 +26,25 @@ def copy_samples(dest: Path, names: dict[str, str]) -> Path:
 def test_caption_from_name():
     assert caption_from_name("walk_fast_01") == "walk fast"
     assert caption_from_name("Raise-Left-Hand 3") == "raise left hand"
+
+
+def test_words_every_file_name_shares_are_left_out_of_captions():
+    stems = ["dataset-2_raise-up-left-hand_elderly_003", "dataset-2_walk_normal_001", "dataset-2_run_active_002"]
+    shared = shared_leading_words(stems)
+    assert shared == ("dataset",)
+    assert caption_from_name(stems[0], shared) == "raise up left hand elderly"
+    assert shared_leading_words(["walk_01"]) == () and shared_leading_words(["walk_fast", "walk_slow"]) == ("walk",)
+    assert caption_from_name("walk", ("walk",)) == "walk"          # never an empty caption
+
+
+@needs_samples
+def test_a_folder_of_bandai_files_gets_captions_without_their_common_prefix(tmp_path):
+    folder = copy_samples(tmp_path / "bandai", {
+        "dataset-2_walk_normal_001.bvh": "dataset-2_walk_normal_001.bvh",
+        "dataset-2_raise-up-left-hand_elderly_003.bvh": "dataset-2_raise-up-left-hand_elderly_003.bvh",
+    })
+    captions = sorted(c.captions[0] for c in open_dataset(f"bvh:{folder}").clips)
+    assert captions == ["raise up left hand elderly", "walk normal"]
 
 
 @needs_samples

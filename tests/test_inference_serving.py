@@ -304,3 +304,18 @@ def test_consensus_is_cider_against_the_other_candidates():
     expected = [cider_d([t] * (len(texts) - 1), [[o] for j, o in enumerate(texts) if j != i])
                 for i, t in enumerate(texts)]
     assert consensus_cider(texts) == pytest.approx(expected, abs=1e-12)
+
+
+def test_warm_up_leaves_nothing_for_the_first_search_and_caption(tiny_checkpoint, monkeypatch):
+    """After Engine.warm_up (what the app runs at start), a first search and caption load, encode and count
+    nothing more: no model load, no library index, no caption n-gram statistics."""
+    from engine.inference import library_search, service as service_module
+    engine = Engine(checkpoint=str(tiny_checkpoint), data=DATA)
+    engine.warm_up()
+    built = []
+    monkeypatch.setattr(service_module, "LibrarySearch", lambda *a, **k: built.append("index"))
+    monkeypatch.setattr(library_search, "CiderD", lambda *a, **k: built.append("cider"))
+    monkeypatch.setattr(service_module.ModelService, "__init__", lambda *a, **k: built.append("model"))
+    assert engine.search("walk", keywords=True)["hits"]
+    assert engine.caption(engine.clip(None, engine.dataset().clips[1].id))["caption"]
+    assert built == []

