@@ -70,7 +70,7 @@ EVAL_DATA ?= synthetic
 generators: setup
 	$(PY) -m engine train --data synthetic --preset tiny --phases evaluator,generator,sopo --base checkpoints/default --out $(GEN_RUN) --resume
 	$(PY) -m engine export --checkpoint $(GEN_RUN) --out checkpoints/default --generation-only
-	$(PY) bench/model_card.py --checkpoint checkpoints/default --data $(EVAL_DATA)
+	$(PY) bench/model_card.py --checkpoint checkpoints/default --data $(EVAL_DATA) --merge
 
 # Export a finished run into checkpoints/default with the encoded default library, eval.json and MODEL.md
 # (CARD=no leaves the model card to a later step, as `make checkpoint` does: `make generators` writes it).

@@ -3,9 +3,9 @@
     python bench/bench_sopo.py --data synthetic --base checkpoints/default --out runs/bench_sopo [--preset tiny]
         [--set train.sopo.steps=100 ...] [--max-prompts 64] [--no-write]
 
-One run folder, trained phase by phase (each call resumes it, so an interrupted bench continues): the
-evaluator; the base generator on the lexical condition and one on the generic sentence condition (the
-lexical seed's C.2 claim); from the lexical base: SoPo, offline DPO and online DPO (train.sopo.mode). Then
+One run folder, trained phase by phase (each call resumes it, so an interrupted bench continues; --stages
+picks which): the evaluator; the base generator on the lexical condition and one on the generic sentence
+condition (the lexical seed's C.2 claim); from the lexical base: SoPo, offline DPO and online DPO (train.sopo.mode). Then
 engine/evaluation/generation.py scores every variant on the test split with the evaluator (R-precision,
 MM-Dist, FID, diversity, multimodality, physical checks; mean and 95% interval over repetitions), and for
 each tuned variant the gain over its base in the reward (the lexical model's score, which the tuning
@@ -32,8 +32,9 @@ import numpy as np  # noqa: E402
 
 from results import machine_line, write_section  # noqa: E402
 
-STAGES = [("evaluator", []), ("generator", []), ("generator", ["generator.condition=sentence"]),
-          ("sopo", ["train.sopo.mode=sopo"]), ("sopo", ["train.sopo.mode=offline"]), ("sopo", ["train.sopo.mode=online"])]
+STAGES = {"evaluator": ("evaluator", []), "generator": ("generator", []),
+          "sentence": ("generator", ["generator.condition=sentence"]), "sopo": ("sopo", ["train.sopo.mode=sopo"]),
+          "offline": ("sopo", ["train.sopo.mode=offline"]), "online": ("sopo", ["train.sopo.mode=online"])}
 TUNED = {"sopo": "base", "dpo_offline": "base", "dpo_online": "base", "generator_sentence": "base"}
 WATCH = ("top1", "top3", "mm_dist", "fid", "diversity", "reward")
 
@@ -76,8 +77,14 @@ def main(argv=None) -> dict:
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--max-prompts", type=int, default=None, help="test clips per repetition (default: the config's)")
     ap.add_argument("--steps", type=int, default=None, help="sampling steps at evaluation (default: the generator's)")
+    ap.add_argument("--stages", default=",".join(STAGES),
+                    help=f"comma list of {', '.join(STAGES)} (trained when missing, then all evaluated)")
+    ap.add_argument("--section", default="bench_sopo", help="the RESULTS.md section this run writes")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    if not stages or any(s not in STAGES for s in stages):
+        raise SystemExit(f"--stages: a comma list of {', '.join(STAGES)}, not {args.stages!r}")
 
     import torch
     torch.set_num_threads(1)
@@ -91,7 +98,7 @@ def main(argv=None) -> dict:
 
     base_cfg = apply_overrides(preset(args.preset), args.overrides + [f"train.generator.base={args.base}"])
     training = {}
-    for phase, sets in STAGES:
+    for phase, sets in (STAGES[s] for s in stages):
         summary = train(apply_overrides(base_cfg, sets), [args.data], phase, args.out, resume=True)
         for name, r in summary["results"].items():
             training[name] = {k: r.get(k) for k in ("steps", "seconds", "seconds_per_step", "skipped")}
@@ -105,12 +112,12 @@ def main(argv=None) -> dict:
     for variant, reference in TUNED.items():
         if variant in rows and reference in rows:
             gains[variant] = {k: rows[variant][k]["mean"] - rows[reference][k]["mean"] for k in WATCH}
-    result = {"data": args.data, "base": args.base, "out": args.out, "preset": args.preset,
+    result = {"data": args.data, "base": args.base, "out": args.out, "preset": args.preset, "stages": stages,
               "overrides": args.overrides, "training": training, "evaluation": section, "gains_over_base": gains,
               "reward_calibration": reward_calibration(service, dataset, GenerationService(service))}
     print(json.dumps(result, indent=1, default=float))
     if not args.no_write:
-        write_section("bench_sopo", markdown(result))
+        write_section(args.section, markdown(result))
     return result
 
 
@@ -122,7 +129,8 @@ def markdown(r: dict) -> str:
     ev = r["evaluation"]
     keys = ("top1", "top2", "top3", "mm_dist", "fid", "diversity", "multimodality", "skating_ratio", "jitter_ms2",
             "reward")
-    lines = ["## SoPo and its baselines, scored by the independent evaluator (bench/bench_sopo.py)", "",
+    lines = [f"## {', '.join(r['stages'][1:])}: scored by the independent evaluator (bench/bench_sopo.py --stages "
+             f"{','.join(r['stages'])})", "",
              machine_line() + " One thread.", "",
              f"Data `{r['data']}`, lexical model `{Path(r['base']).name}`, preset {r['preset']} "
              f"{' '.join(r['overrides'])}; {ev['prompts']} test prompts x {ev['repetitions']} repetitions, "

@@ -73,6 +73,45 @@ def figures_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+GENERATION_KEYS = (("top1", "R-precision top-1"), ("top3", "R-precision top-3"), ("mm_dist", "MM-Dist"),
+                   ("fid", "FID"), ("diversity", "diversity"), ("skating_ratio", "foot skating ratio"),
+                   ("penetration_max_m", "floor penetration, max (m)"), ("jitter_ms2", "jitter (m/s^2)"),
+                   ("bone_length_error", "bone-length error"), ("reward", "reward (the lexical model's score)"))
+
+
+def generation_card(checkpoint: Path, results: dict) -> list[str]:
+    """The text-to-motion section of the card: what the generators were trained on and eval's generation rows."""
+    from engine.generator_checkpoint import generator_variants, read_generator_manifest
+
+    variants = generator_variants(checkpoint)
+    if not variants:
+        return ["## Text-to-motion", "", "This checkpoint has no generators (`make generators` trains them).", ""]
+    base = read_generator_manifest(variants[next(iter(variants))])
+    train = base["config"]["train"]
+    lines = ["## Text-to-motion", "",
+             f"Generators: {', '.join(variants)} (the base diffusion generator and its SoPo tuning), conditioned on this "
+             f"checkpoint's lexical text encoder, trained on {', '.join(base['config']['data']['specs'])} "
+             f"(base {train['generator']['steps']} steps, SoPo {train['sopo']['steps']} steps, `tiny` preset); scored "
+             "by the separately trained evaluator (evaluator/, never used in training them). Mean ± 95% interval "
+             "over the repetitions:", ""]
+    for name, r in results.items():
+        section = r.get("generation")
+        if not section:
+            continue
+        rows = section["order"]
+        lines += [f"{name} test split ({section['prompts']} prompts x {section['repetitions']} repetitions, "
+                  f"{section['sampling_steps']} DDIM steps, guidance {section['guidance']}):", "",
+                  "| measure | " + " | ".join(rows) + " |", "|---|" + "---|" * len(rows)]
+        for key, title in GENERATION_KEYS:
+            cells = [f"{section['rows'][row][key]['mean']:.3f} ± {section['rows'][row][key]['interval']:.3f}"
+                     if key in section["rows"][row] else "-" for row in rows]
+            lines.append(f"| {title} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["Limits: the generators know the procedural library's actions only (not Bandai's styles), generate "
+              "1-10 s at 20 fps, and are small (the `tiny` network, minutes of CPU training): expect coarse motion.", ""]
+    return lines
+
+
 def model_card(checkpoint: Path, results: dict) -> str:
     from engine.facade import Engine
     from engine.vocab import Vocabulary
@@ -104,6 +143,7 @@ def model_card(checkpoint: Path, results: dict) -> str:
          if restricted else "- Licence of this model: that of the code (no outside motion data)."), "",
         "## Figures", "", "Measured by `python -m engine eval` through the served code path, one run, on this checkpoint:", "",
         figures_table(results), "",
+        *generation_card(checkpoint, results),
         "## What it knows",
         "- Actions: the 26 procedural primitives (walk, jog, run, walk backwards, side steps, turns, jumps, squat, kicks, "
         "punches, waves, raises, clap, bow, jumping jacks, sit down and stand up, look around) with speed, repetition, "
@@ -132,12 +172,17 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "default"))
     ap.add_argument("--data", nargs="+", default=["synthetic"], help="dataset specs to evaluate on (test splits)")
     ap.add_argument("--card-only", action="store_true", help="rewrite MODEL.md from the existing eval.json")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep eval.json's entries of datasets not evaluated now (the lexical model is unchanged, "
+                         "e.g. after `make generators`)")
     args = ap.parse_args(argv)
     checkpoint = Path(args.checkpoint)
     if args.card_only:
         results = json.loads((checkpoint / "eval.json").read_text())
     else:
-        results = evaluate_all(str(checkpoint), args.data)
+        earlier = json.loads((checkpoint / "eval.json").read_text()) \
+            if args.merge and (checkpoint / "eval.json").is_file() else {}
+        results = {**earlier, **evaluate_all(str(checkpoint), args.data)}
         tmp = checkpoint / "eval.json.tmp"
         tmp.write_text(json.dumps(results, indent=1, default=float))
         tmp.replace(checkpoint / "eval.json")

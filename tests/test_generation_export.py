@@ -18,7 +18,9 @@ torch.set_num_threads(1)
 
 
 def test_generators_join_the_checkpoint_they_were_trained_on(tmp_path_factory, tiny_checkpoint, tmp_path):
-    run = trained_run(tmp_path_factory, tiny_checkpoint)
+    run = tmp_path / "run"
+    shutil.copytree(trained_run(tmp_path_factory, tiny_checkpoint), run)
+    shutil.copytree(run / "sopo", run / "dpo_online")             # a research variant: stays in the run folder
     served = tmp_path / "served"
     shutil.copytree(tiny_checkpoint, served)
     manifest_before = (served / "manifest.json").read_bytes()
@@ -28,6 +30,7 @@ def test_generators_join_the_checkpoint_they_were_trained_on(tmp_path_factory, t
 
     result = export_generation_only(run, served)
     assert set(result["generation_bytes"]) == {"generator", "sopo", "evaluator"}
+    assert not (served / "dpo_online").exists()
     assert (served / "manifest.json").read_bytes() == manifest_before
     assert weights_file.read_bytes() == weights_before
     assert all(t.dtype == torch.float16 for t in load_file(str(served / "sopo" / "generator.safetensors")).values()

@@ -75,7 +75,7 @@ class BertSelfAttention(nn.Module):
         self.query = nn.Linear(cfg.hidden_size, cfg.hidden_size)
         self.key = nn.Linear(cfg.hidden_size, cfg.hidden_size)
         self.value = nn.Linear(cfg.hidden_size, cfg.hidden_size)
-        self.dropout_p = cfg.attention_probs_dropout_prob
+        self.dropout = nn.Dropout(cfg.attention_probs_dropout_prob)   # on the attention probabilities, via SDPA
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         """softmax(Q K^T / sqrt(d) over the kept keys) V per head; keep (B, 1, 1, L) True = a real token."""
@@ -83,7 +83,7 @@ class BertSelfAttention(nn.Module):
         q, k, v = (proj(x).view(B, L, self.heads, H // self.heads).transpose(1, 2)
                    for proj in (self.query, self.key, self.value))
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep,
-                                             dropout_p=self.dropout_p if self.training else 0.0)
+                                             dropout_p=self.dropout.p if self.training else 0.0)
         return out.transpose(1, 2).reshape(B, L, H)
 
 

@@ -59,7 +59,8 @@ def export_generation_only(src: str | Path, dst: str | Path, dtype: str = "float
     src, dst = Path(src), Path(dst)
     read_manifest(dst)                        # a servable checkpoint, or a clear error naming it
     served = weights_hash(load_checkpoint(dst)[0])
-    variants = generator_variants(src)
+    from .export_generation import SERVED
+    variants = {n: f for n, f in generator_variants(src).items() if n in SERVED}
     if not variants:
         raise SpecError(f"{src} holds no complete generator to export")
     for name, folder in variants.items():

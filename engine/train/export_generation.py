@@ -1,8 +1,10 @@
 """Export of a run's generation folders beside its final model (called by export.export_checkpoint).
 
-Every complete generator folder (generator/, sopo/, dpo_*/, generator_sentence/, ...) is copied with its
-weights cast to `dtype` and its manifest pointing at them (no training state); the evaluator keeps only
-what dense scoring reads (both encoders and the dense heads), its manifest listing the prefixes left out
+The served generators (SERVED: the base generator/ and its SoPo tuning sopo/, what the app and `generate`
+offer) are copied with their weights cast to `dtype` and their manifests pointing at them (no training state);
+the research variants of a run (dpo_offline/, dpo_online/, generator_sentence/, ...) stay in the run folder.
+The evaluator keeps only what dense scoring reads (both encoders and the dense heads), its manifest listing
+the prefixes left out
 (`omitted_prefixes`, which engine/checkpoint.load_weights then does not ask for): its decoders, MLM and
 reconstruction heads were never trained and would double its size.
 """
@@ -17,6 +19,7 @@ from ..checkpoint import FORMAT, MANIFEST, read_manifest
 from ..generator_checkpoint import FORMAT as GENERATOR_FORMAT
 from ..generator_checkpoint import generator_variants, read_generator_manifest
 
+SERVED = ("generator", "sopo")
 EVALUATOR_KEEPS = ("text_backbone.", "motion_encoder.", "text_dense_head.", "motion_dense_head.", "lexicon.")
 EVALUATOR_OMITS = ("mlm_head.", "text_decoder.", "motion_decoder.", "motion_recon_head.", "caption_head.")
 
@@ -29,6 +32,8 @@ def export_generation(src: Path, dst: Path, dtype, dtype_name: str) -> dict:
     """-> {folder name: bytes of its exported weights}."""
     sizes = {}
     for name, folder in generator_variants(src).items():
+        if name not in SERVED:
+            continue
         manifest = read_generator_manifest(folder)
         tensors = _cast(load_file(str(folder / manifest["weights"])), dtype)
         (dst / name).mkdir(parents=True, exist_ok=True)
