@@ -63,8 +63,9 @@ def reward_calibration(service, dataset, gens, clips: int = 128) -> dict:
                     ("dataset, shuffled caption", lexical_reward(service.model, shuffled, motions)),
                     ("base generator samples (SoPo's sampling steps)", lexical_reward(service.model, captions, samples))):
         out[name] = {"mean": float(r.mean()), **{f"p{p}": float(v) for p, v in zip(q, np.percentile(r, q))}}
-    out["tau"] = gen.config.train.sopo.tau
-    out["reward_map"] = gen.config.train.sopo.reward_map
+    tuned = gens.generator("sopo").config if "sopo" in gens.variants else gen.config   # tau as SoPo trained
+    out["tau"] = tuned.train.sopo.tau
+    out["reward_map"] = tuned.train.sopo.reward_map
     return out
 
 

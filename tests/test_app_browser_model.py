@@ -265,8 +265,8 @@ def test_training_truth_cancel_reload_and_a_usable_run(page, tmp_path):
     fill(page, "train-set", "")
     fill(page, "train-minutes", "0.1")
     page.locator("#train-minutes input").press("Tab")
-    wait_text(page, "#train-plan", "Plan: cmmm 1500 steps")
-    assert "too short for the first phase" in page.inner_text("#train-plan")       # said before the start ...
+    wait_text(page, "#train-plan", "too short for the first phase")              # said before the start ...
+    assert "Plan: cmmm 1500 steps" in page.inner_text("#train-plan")
     page.click("#train-start")
     wait_text(page, "#train-message", "too short for the first phase")            # ... and the start refused
     assert page.query_selector("#train-message .ml-error")

@@ -17,8 +17,8 @@ def engine(tmp_path_factory):
     return Engine(checkpoint=make_generator_checkpoint(tmp_path_factory.mktemp("gen") / "ck"))
 
 
-def test_without_a_generator_the_tab_says_how_to_get_one():
-    plain = Engine()
+def test_without_a_generator_the_tab_says_how_to_get_one(tiny_checkpoint):
+    plain = Engine(checkpoint=str(tiny_checkpoint))             # a lexical model without generators
     out = generate_tab.generate(plain, "a person walks", 3, 0, 10, 2.5, "", "", progress=NoProgress())
     assert is_error(out[3]) and "holds no generator" in out[3] and "--phases evaluator,generator,sopo" in out[3]
     assert out[0] is None and out[1] == "" and out[2] == ""

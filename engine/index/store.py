@@ -5,7 +5,9 @@ when there is nothing usable to load (no manifest, other kind, other format vers
 fingerprint) so the caller rebuilds; it raises InputError when files exist but are malformed.
 Arrays are read with allow_pickle=False. A save writes a complete new folder beside the old one and
 swaps it into place, so a reader sees the old index, the new one or none (read as "rebuild"), never a mix,
-and two processes saving the same index at once both succeed (the second finds the first's in place).
+and two processes saving the same index at once both succeed (the second finds the first's in place). A
+reader opens the folder once and every file relative to that open folder (where the system allows), so all
+it reads comes from one save even when writers swap folders meanwhile.
 """
 from __future__ import annotations
 
@@ -66,34 +68,64 @@ def load_arrays(directory: str | Path, kind: str, fingerprint: str | None,
     """(arrays, meta) or None when the stored index is missing or stale (see module doc).
 
     fingerprint=None accepts any fingerprint. mmap=True maps the arrays read-only instead of reading them.
-    A folder swapped in by a writer while it is read is read again (its inode tells), so the arrays and the
-    manifest always come from one save.
+    The manifest and the arrays are read through one open handle of the folder (module doc); a file that a
+    writer's swap removed meanwhile means "read the new folder", and where folders cannot be held open the
+    folder's inode is compared before and after instead.
     """
     for _ in range(5):
         try:
+            held = _hold(directory)
             before = os.stat(directory).st_ino
         except FileNotFoundError:
             return None
         try:
-            loaded = _load_once(directory, kind, fingerprint, mmap)
+            loaded = _load_once(directory, kind, fingerprint, mmap, held)
         except FileNotFoundError:        # the folder was swapped out under us: read the new one
             continue
+        finally:
+            if held is not None:
+                os.close(held)
         try:
-            if os.stat(directory).st_ino == before:
+            if held is not None or os.stat(directory).st_ino == before:
                 return loaded
         except FileNotFoundError:
             pass
     return None
 
 
-def _load_once(directory: str | Path, kind: str, fingerprint: str | None, mmap: bool):
-    path = Path(directory) / MANIFEST
-    if not path.is_file():
+def _hold(directory) -> int | None:
+    """An open handle of the folder for reading its files relative to it, or None where that is unsupported."""
+    if os.open not in os.supports_dir_fd or not hasattr(os, "O_DIRECTORY"):
         return None
+    return os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def _open(directory, name: str, held: int | None):
+    if held is None:
+        return open(Path(directory) / name, "rb")
+    return os.fdopen(os.open(name, os.O_RDONLY, dir_fd=held), "rb")
+
+
+def _read_npy(handle, mmap: bool) -> np.ndarray:
+    if not mmap:
+        return np.load(handle, allow_pickle=False)
+    version = np.lib.format.read_magic(handle)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in read_header:
+        raise ValueError(f"unsupported .npy version {version}")
+    shape, fortran, dtype = read_header[version](handle)
+    if dtype.hasobject:
+        raise ValueError("object arrays are not read")
+    return np.memmap(handle, dtype=dtype, mode="r", shape=shape, order="F" if fortran else "C", offset=handle.tell())
+
+
+def _load_once(directory: str | Path, kind: str, fingerprint: str | None, mmap: bool, held: int | None):
+    path = Path(directory) / MANIFEST
     try:
-        manifest = json.loads(path.read_text())
+        with _open(directory, MANIFEST, held) as handle:
+            manifest = json.loads(handle.read().decode())
     except FileNotFoundError:
-        raise
+        return None
     except (OSError, ValueError) as e:
         raise InputError(path, f"unreadable index manifest ({e})") from e
     if not isinstance(manifest, dict) or manifest.get("kind") != kind \
@@ -107,7 +139,8 @@ def _load_once(directory: str | Path, kind: str, fingerprint: str | None, mmap: 
         if not isinstance(name, str) or "/" in name or name.startswith("."):
             raise InputError(path, f"bad array name {name!r}")
         try:
-            array = np.load(file, allow_pickle=False, mmap_mode="r" if mmap else None)
+            with _open(directory, f"{name}.npy", held) as handle:
+                array = _read_npy(handle, mmap)
         except FileNotFoundError:
             raise
         except (OSError, ValueError) as e:
