@@ -61,7 +61,7 @@ class GeneratorTrainConfig(_Steps):
     @classmethod
     def tiny(cls, **overrides):
         # 2,000 steps at batch 32 on clips of up to 96 frames (4.8 s), 5e-4 (MDM 1e-4) after a 200-step warm-up:
-        # ~30 minutes on 2 cores; 1,000 steps at 2e-4 left walks without steps (bench/RESULTS.md, "Generation").
+        # ~30 minutes on 2 cores. Against 1,000 steps at 2e-4: bench/RESULTS.md, "The shipped generators".
         return replace(cls(steps=2000, batch_size=32, lr=5e-4, warmup_steps=200, train_frames=96), **overrides)
 
     @classmethod
