@@ -21,6 +21,8 @@ def test_generators_join_the_checkpoint_they_were_trained_on(tmp_path_factory, t
     run = tmp_path / "run"
     shutil.copytree(trained_run(tmp_path_factory, tiny_checkpoint), run)
     shutil.copytree(run / "sopo", run / "dpo_online")             # a research variant: stays in the run folder
+    with (run / "metrics.jsonl").open("a") as log:                # ... and so do its records
+        log.write(json.dumps({"phase": "dpo_online", "step": 1, "loss": 0.5}) + "\n")
     served = tmp_path / "served"
     shutil.copytree(tiny_checkpoint, served)
     manifest_before = (served / "manifest.json").read_bytes()
@@ -37,7 +39,7 @@ def test_generators_join_the_checkpoint_they_were_trained_on(tmp_path_factory, t
                if t.is_floating_point())
     phases = [json.loads(line)["phase"] for line in (served / "metrics.jsonl").read_text().splitlines()]
     assert phases[:len(lexical_records)] == [json.loads(line)["phase"] for line in lexical_records]
-    assert {"evaluator", "generator", "sopo"} <= set(phases)
+    assert {"evaluator", "generator", "sopo"} <= set(phases) and "dpo_online" not in phases
     export_generation_only(run, served)            # again: the records are replaced, not doubled
     assert [json.loads(line)["phase"] for line in (served / "metrics.jsonl").read_text().splitlines()] == phases
 

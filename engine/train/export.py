@@ -8,6 +8,7 @@ their evaluator are exported beside it (export_generation.py).
 """
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -54,12 +55,11 @@ def export_generation_only(src: str | Path, dst: str | Path, dtype: str = "float
         raise SpecError(f"--dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
     from ..checkpoint import load_checkpoint
     from ..generator_checkpoint import generator_variants, read_generator_manifest, weights_hash
-    from .export_generation import export_generation
+    from .export_generation import SERVED, export_generation
 
     src, dst = Path(src), Path(dst)
     read_manifest(dst)                        # a servable checkpoint, or a clear error naming it
     served = weights_hash(load_checkpoint(dst)[0])
-    from .export_generation import SERVED
     variants = {n: f for n, f in generator_variants(src).items() if n in SERVED}
     if not variants:
         raise SpecError(f"{src} holds no complete generator to export")
@@ -67,16 +67,15 @@ def export_generation_only(src: str | Path, dst: str | Path, dtype: str = "float
         if read_generator_manifest(folder)["lexical"]["weights_hash"] != served:
             raise SpecError(f"{folder} was conditioned on another lexical model than {dst}'s; train it with --base {dst}")
     sizes = export_generation(src, dst, DTYPES[dtype], dtype)
-    _merge_metrics(src / "metrics.jsonl", dst / "metrics.jsonl")
+    _merge_metrics(src / "metrics.jsonl", dst / "metrics.jsonl", {*variants, "evaluator"})
     return {"checkpoint": str(dst), "from": str(src), "dtype": dtype, "generation_bytes": sizes}
 
 
-def _merge_metrics(src: Path, dst: Path) -> None:
+def _merge_metrics(src: Path, dst: Path, phases: set[str]) -> None:
+    """dst's records of other phases, then src's records of `phases` (the exported ones, not research variants)."""
     if not src.is_file():
         return
-    import json
-    new = [line for line in src.read_text().splitlines() if line.strip()]
-    phases = {json.loads(line).get("phase") for line in new}
+    new = [line for line in src.read_text().splitlines() if line.strip() and json.loads(line).get("phase") in phases]
     old = [line for line in (dst.read_text().splitlines() if dst.is_file() else [])
            if line.strip() and json.loads(line).get("phase") not in phases]
     atomic_write_bytes(dst, ("\n".join(old + new) + "\n").encode())
