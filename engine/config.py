@@ -192,6 +192,13 @@ class DataConfig:
     # relative paths are resolved against the repository root. `make checkpoint` names the files it uses.
     extra_text: bool = True
     text_files: tuple[str, ...] = ()
+    # Mirror augmentation (data/mirror.py): the share of training items seen mirrored left<->right with
+    # their captions' side words swapped, as HumanML3D's mirrored copies; 0 = off.
+    mirror: float = 0.0
+
+    def __post_init__(self):
+        if not 0.0 <= self.mirror <= 1.0:
+            raise SpecError(f"data.mirror is a probability in [0, 1], got {self.mirror}")
 
 
 @dataclass(frozen=True)
@@ -240,7 +247,8 @@ def tiny_config() -> Config:
     scores are cosines at T = 0.05 over each vector's 64 heaviest terms, with our additions switched on:
     the pull toward the caption's vector, the mirror term and the text anchor, whose targets keep the
     caption's own words at full weight and its expansions at a quarter (distill_literal, anchor_literal).
-    bench/RESULTS.md measures each choice.
+    Half of the training items are seen mirrored with their captions' sides swapped (data.mirror), and the
+    lexical vectors weigh words only (model.scored_terms). bench/RESULTS.md measures each choice.
     """
     train = TrainConfig(
         lexmlm=LexMLMConfig(steps=300, batch_size=32),
@@ -255,7 +263,7 @@ def tiny_config() -> Config:
         lex_temperature=0.05, log_every=10, checkpoint_every=100)
     # The generator's tiny network (GeneratorConfig.tiny() is smaller, for unit tests) and step budgets:
     # measured in bench/RESULTS.md ("Generation").
-    return Config(model=ModelConfig.tiny(), train=train, data=DataConfig(max_frames=64),
+    return Config(model=ModelConfig.tiny(), train=train, data=DataConfig(max_frames=64, mirror=0.5),
                   generator=GeneratorConfig(width=256, depth=4, heads=4, ff=512))
 
 

@@ -15,7 +15,9 @@ a vocabulary entry is shown to a person only when it is
     "person", "someone", "man", "woman", ... which every caption has and no motion is told apart by).
 A whole-word first piece of three letters or more ("jack" of "jacks", "counter" of "counterclockwise")
 passes: it is an English word, and nothing in the vocabulary tells the two uses apart.
-The rule only hides words: scores, retrieval and captioning use every term, stop words and pieces too.
+The rule only hides words. What a model may weigh at all is its own setting: the `tiny` preset's models
+(model.scored_terms="words", `is_scored_term`) weigh no special token, punctuation or function word, so
+their scores are made of words and word-pieces; a model trained with "all" (the paper) scores every term.
 """
 from __future__ import annotations
 
@@ -53,6 +55,16 @@ def default_text_model_path() -> Path:
 def is_displayable_word(word: str) -> bool:
     """The displayable-word rule of the module doc for one string (a vocabulary entry or a caption word)."""
     return bool(_WHOLE.fullmatch(word)) and (len(word) >= 3 or word in TWO_LETTER_WORDS) and word not in STOPWORDS
+
+
+_SCORED = re.compile(r"(##)?[a-z]+")
+
+
+def is_scored_term(word: str) -> bool:
+    """Whether a model with `scored_terms="words"` may weigh this vocabulary entry in a lexical vector:
+    letters (a word or a '##' word-piece: some words of motion exist only as pieces, "jogs" -> jo ##gs) and
+    not a stop word. Special tokens, punctuation, digits and function words carry no motion."""
+    return bool(_SCORED.fullmatch(word)) and word not in STOPWORDS
 
 
 class Vocabulary:

@@ -39,7 +39,7 @@ def test_long_motion_vector_is_the_max_over_its_windows(engine):
     raw = encode_motions(model, [long], scored=False).toarray()[0]
     parts = [encode_motions(model, [long[a:b]], scored=False).toarray()[0]
              for a, b in windows(len(long), model.cfg.max_frames)]
-    np.testing.assert_allclose(raw, np.max(parts, axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(raw, np.max(parts, axis=0), rtol=1e-5, atol=1e-5)   # float32: batched and single GEMMs differ ~1e-6
     whole = encode_motions(model, [long]).toarray()[0]   # as served: normalised after the max (cosine models)
     expected = as_scored(model, sp.csr_matrix(raw[None])).toarray()[0]   # top-k and normalisation after the max
     np.testing.assert_allclose(whole, expected, rtol=1e-5, atol=1e-6)

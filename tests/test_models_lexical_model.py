@@ -139,3 +139,31 @@ def test_restricted_lexicon_backward_equals_full_vocabulary_at_its_ids(model):
     outside = torch.ones(30522, dtype=torch.bool)
     outside[lexicon.term_ids] = False
     assert (g_lex["mlm_head.bias"][outside] == 0).all()     # terms outside the lexicon get no gradient
+
+
+def test_words_only_vectors_weigh_no_punctuation_special_token_or_stop_word(model):
+    """scored_terms="words" (the tiny preset): p is zero at ".", "[SEP]", "the", ... on both sides, and equal
+    to the "all" model's p at every word; the decoders still predict every lexicon term."""
+    from engine.vocab import is_scored_term
+
+    ids, mask = model.tokenize(CAPTIONS)
+    joints, fmask = motions(2), torch.ones(2, 40, dtype=torch.bool)
+    vocab = model.tokenizer.get_vocab()
+    unscored = torch.tensor([i for w, i in vocab.items() if not is_scored_term(w)])
+    assert {vocab[w] for w in (".", "[SEP]", "the", "a", "person", "[CLS]")} <= set(unscored.tolist())
+    assert not any(i in set(unscored.tolist()) for i in (vocab["left"], vocab["walks"], vocab["##s"]))
+    everything = LexicalMotionLanguageModel(ModelConfig.tiny(dropout=0.0, scored_terms="all")).eval()
+    everything.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        p_text, _ = model.text_lexical(ids, mask)
+        p_motion, _ = model.motion_lexical(joints, fmask)
+        all_text, _ = everything.text_lexical(ids, mask)
+        all_motion, _ = everything.motion_lexical(joints, fmask)
+        logits = model.decode_text(p_text, ids, mask)
+    assert model.cfg.scored_terms == "words" and p_text[:, unscored].abs().max() == 0
+    assert p_motion[:, unscored].abs().max() == 0
+    assert all_text[:, unscored].max() > 0 and all_motion[:, unscored].max() > 0   # the paper's model weighs them
+    scored = torch.ones(30522, dtype=torch.bool)
+    scored[unscored] = False
+    assert torch.allclose(p_text[:, scored], all_text[:, scored]) and torch.allclose(p_motion[:, scored], all_motion[:, scored])
+    assert logits.shape[-1] == 30522 and logits[..., vocab["the"]].abs().max() > 0   # captions keep "the"

@@ -83,3 +83,37 @@ def test_shared_text_files_are_read_when_present():
     assert extra_text_lines(DataConfig()) == []          # product code names no data folder of ours
     lines = extra_text_lines(DataConfig(text_files=files))
     assert len(lines) > 8000 and not any("\t" in line for line in lines)
+
+
+def test_mirror_augmentation_mirrors_the_motion_and_swaps_the_captions_sides():
+    """data.mirror: a mirrored item's joints are mirror_joints of the plain item's and every caption's side
+    words are exchanged; the draw is per item and reproducible, and evaluation batches are never mirrored."""
+    from dataclasses import replace
+
+    from engine.data.mirror import mirror_caption
+    from engine.skeleton import mirror_joints
+
+    ds = open_dataset("synthetic?n=40&seed=1")
+    base = DataConfig(max_frames=24, extra_text=False)
+
+    def batcher(p):
+        return Batcher("pair", ds, ds.split("train"), replace(base, mirror=p), 16, 0, "lexcmlp", tokenize)
+
+    plain, always, half = batcher(0.0).batch(3), batcher(1.0).batch(3), batcher(0.5).batch(3)
+    assert plain["clip_ids"] == always["clip_ids"] == half["clip_ids"]
+    assert torch.equal(always["joints"], mirror_joints(plain["joints"].clone()) * plain["frame_mask"][..., None, None])
+    assert always["texts"] == [mirror_caption(t) for t in plain["texts"]]
+    assert always["references"] == [[mirror_caption(t) for t in refs] for refs in plain["references"]]
+    flipped = [not torch.equal(h, p) for h, p in zip(half["joints"], plain["joints"])]
+    assert 0 < sum(flipped) < 16 and half["joints"].equal(batcher(0.5).batch(3)["joints"])
+    assert next(batcher(1.0).eval_batches(4, 4))["texts"] == next(batcher(0.0).eval_batches(4, 4))["texts"]
+
+
+def test_mirror_caption_swaps_every_side_word_and_keeps_case():
+    from engine.data.mirror import mirror_caption
+
+    assert mirror_caption("A person waves the Left hand, then turns RIGHT.") == \
+        "A person waves the Right hand, then turns LEFT."
+    assert mirror_caption("walks counter-clockwise, then clockwise; steps leftwards") == \
+        "walks clockwise, then counterclockwise; steps rightwards"
+    assert mirror_caption("a bright lefty") == "a bright lefty"     # whole words only

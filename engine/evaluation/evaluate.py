@@ -25,6 +25,7 @@ from .generation import generation_eval
 from .pose_neighbour import nearest_by_pose
 from ..inference.captioner import NEIGHBOURS
 from ..inference.library_search import nearest_captions
+from ..inference.two_part import TWO_PART_CAPTION
 from ..metrics.captioning import consensus_cider
 from ..models.encode import encode_motions, encode_texts, pad_batch, windows
 
@@ -117,10 +118,11 @@ def caption_eval(service, dataset, clips, motions: list[np.ndarray], embedder, p
     references = [c.captions for c in clips]
     train = dataset.subset("train")
     library = service.library(train, progress=progress)
-    alone, guided, baseline, consensus = [], [], [], []
+    alone, guided, baseline, consensus, parts = [], [], [], [], []
     for joints in motions:
         encoding = service.encode(joints)
         served = service.caption(encoding, library)
+        parts.append(served["parts"])
         alone.append(served["decoder_caption"])
         guided.append(served["caption"])
         baseline.append(served["baseline"]["caption"])
@@ -136,10 +138,20 @@ def caption_eval(service, dataset, clips, motions: list[np.ndarray], embedder, p
                                                       embedder),
             "neighbours_consensus": caption_metrics(consensus, references, embedder),
             "neighbours": NEIGHBOURS,
+            "two_part": two_part_summary(references, parts, library.two_part_threshold()),
             "caption_head": service.model.caption_head.fitted,
             "bertscore_encoder": "all-MiniLM-L6-v2 (local), last layer",
             "examples": [{"id": c.id, "reference": c.captions[0], "caption": a, "retrieval_augmented": g,
                           "baseline": b} for c, a, g, b in list(zip(clips, alone, guided, baseline))[:8]]}
+
+
+def two_part_summary(references: list[list[str]], parts: list[int], threshold: float | None) -> dict:
+    """How often motions are captioned in two parts, by whether their references are ("... then ...")."""
+    said = [any(TWO_PART_CAPTION.search(r) for r in refs) for refs in references]
+    share = {kind: [p == 2 for p, s in zip(parts, said) if s == kind] for kind in (True, False)}
+    return {"threshold": threshold, "two_part_references": len(share[True]),
+            "two_part_captioned_in_two": round(100.0 * float(np.mean(share[True])), 2) if share[True] else None,
+            "one_part_captioned_in_two": round(100.0 * float(np.mean(share[False])), 2) if share[False] else None}
 
 
 def _cosine(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:

@@ -24,6 +24,7 @@ and, for a side or direction word, heavier than its opposite (engine/index/inver
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -31,16 +32,19 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ..atomic import atomic_write_json
 from ..data.cache import cache_dir
 from ..errors import InputError, MotionLexError
 from ..index import SALIENT_TOP, Salience, SparseIndex, parse_keywords
 from ..metrics.captioning import CiderD, tokenize_caption
 from ..vocab import Vocabulary
 from ..models.encode import encode_motions, encode_texts
+from .two_part import library_threshold
 
 _NEGATIVE = re.compile(r"(?:^|\s)-(\w+)")
 _TYPED = re.compile(r"[^\W\d_]+")   # the words typed in a free-text query (letters only)
 CONTRAST_POOL = 200   # candidates a side-naming keyword query rescores by the side contrast
+TWO_PART_FILE = "two_part.json"
 EXPLAIN_POOL = 4   # a hit's explanation reads this many times more terms than it shows, as some are not words
 
 
@@ -77,10 +81,29 @@ class LibrarySearch:
             self._captions.save(self.root / "captions", self.fingerprint)
         return self._captions
 
+    def two_part_threshold(self) -> float | None:
+        """The cut dissimilarity above which a motion is captioned in two parts, learnt from this library's
+        captions (inference/two_part.py), computed once and kept beside the index."""
+        if not hasattr(self, "_two_part"):
+            path = self.root / TWO_PART_FILE
+            saved = _read_json(path)
+            if saved.get("fingerprint") == self.fingerprint and "threshold" in saved:
+                self._two_part = saved["threshold"]
+            else:
+                self._two_part = library_threshold(self.model, self.dataset)
+                try:
+                    atomic_write_json(path, {"fingerprint": self.fingerprint, "threshold": self._two_part})
+                except OSError:   # a read-only checkpoint folder: recomputed at the next start
+                    pass
+        return self._two_part
+
     def ship(self, progress=None) -> Path:
-        """Save both indexes into the checkpoint's own library/ folder (what `index build --ship` does)."""
+        """Save both indexes and the two-part threshold into the checkpoint's own library/ folder (what
+        `index build --ship` does)."""
         self.caption_index(progress).save(self.shipped / "captions", self.fingerprint)
         self.motions.save(self.shipped / "motions", self.fingerprint)
+        atomic_write_json(self.shipped / TWO_PART_FILE, {"fingerprint": self.fingerprint,
+                                                         "threshold": self.two_part_threshold()})
         return self.shipped
 
     # ---------------------------------------------------------------- queries
@@ -204,11 +227,14 @@ class LibrarySearch:
 
 
 def _lexicon_ids(model) -> frozenset[int] | None:
-    """The vocabulary ids a model with a restricted lexicon scores (None: a full-vocabulary model)."""
+    """The vocabulary ids the model's lexical vectors may weigh (None: every vocabulary id): its restricted
+    lexicon's terms, less the ones its config does not score (model.scored_terms)."""
     lexicon = getattr(model, "lexicon", None)
-    if lexicon is None or getattr(lexicon, "is_full", True):
+    scored = getattr(lexicon, "scored", None)
+    if lexicon is None or (getattr(lexicon, "is_full", True) and scored is None):
         return None
-    return frozenset(int(t) for t in lexicon.term_ids.cpu().tolist())
+    ids = lexicon.term_ids if scored is None else lexicon.term_ids[scored > 0]
+    return frozenset(int(t) for t in ids.cpu().tolist())
 
 
 def _load_or_none(directory: Path, fingerprint: str) -> SparseIndex | None:
@@ -239,3 +265,12 @@ def nearest_captions(search: LibrarySearch, vector: np.ndarray, k: int,
     baseline = {"caption": clip.captions[0] if clip.captions else "", "clip": clip.id,
                 "score": round(hits[0].score, 4)}
     return baseline, [list(search.clips[h.id].captions) for h in hits]
+
+
+def _read_json(path: Path) -> dict:
+    """A small JSON file of ours, or {} when it is absent or damaged (it is then recomputed)."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}

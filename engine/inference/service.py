@@ -16,9 +16,10 @@ from ..data.audit import audit
 from ..errors import InputError
 from ..explain import disagreement, pca_intensities, word_weights
 from ..vocab import Vocabulary
-from .captioner import NEIGHBOURS, NeighbourCaptions, choose, decode_candidates
+from .captioner import NEIGHBOURS, Caption, NeighbourCaptions, choose, decode_candidates
 from ..models.encode import MotionEncoding, encode_motion, encode_texts
 from .library_search import LibrarySearch, nearest_captions
+from .two_part import join_captions, two_parts
 
 DEFAULT_TOP_K = 128   # terms kept per indexed vector (see bench/RESULTS.md: storage vs R@10)
 
@@ -80,20 +81,26 @@ class ModelService:
             return encode_texts(self.model, [text]).toarray()[0]
 
     def caption(self, encoding: MotionEncoding, library: LibrarySearch | None = None, terms: int = 12,
-                exclude: str | None = None) -> dict:
+                exclude: str | None = None, two_part: bool = True) -> dict:
         """Caption, top terms, and with a library the baseline caption and neighbour guidance (leaving out
         the library clip `exclude`: a clip is not its own neighbour). "caption" is the served, retrieval-
-        augmented choice; "decoder_caption" the decoder's own choice among the same candidates (no library)."""
+        augmented choice; "decoder_caption" the decoder's own choice among the same candidates (no library).
+        two_part: a motion whose words change more than the library's two-part threshold is captioned in two
+        parts, each from its own side of the cut, joined by "then" (inference/two_part.py); "parts" says which."""
         with self.lock:
             baseline, guides = (None, []) if library is None else nearest_captions(library, encoding.vector,
                                                                                     NEIGHBOURS, exclude)
             flat = [caption for captions in guides for caption in captions]
             neighbours = NeighbourCaptions([flat], library.caption_statistics()) if flat else None
-            found = decode_candidates(self.model, encoding.p[None])
-            best = choose(self.model, found, neighbours=neighbours)[0]
-            alone = choose(self.model, found)[0] if neighbours is not None else best
+            threshold = library.two_part_threshold() if two_part and library is not None else None
+            parts = two_parts(self.model, encoding, threshold)
+            found = decode_candidates(self.model, encoding.p[None] if parts is None else torch.stack(parts))
+            guide = None if neighbours is None else NeighbourCaptions(neighbours.captions * len(found.decoded),
+                                                                     neighbours.cider)
+            best = _joined(choose(self.model, found, neighbours=guide))
+            alone = _joined(choose(self.model, found)) if guide is not None else best
         return {"caption": best.text, "log_prob": round(best.log_prob, 4), "length": best.length,
-                "decoder_caption": alone.text,
+                "decoder_caption": alone.text, "parts": 1 if parts is None else 2,
                 "terms": word_weights(encoding.vector, self.vocab, terms), "baseline": baseline,
                 "guide_captions": len(flat), "guide_motions": len(guides)}
 
@@ -141,3 +148,12 @@ class ModelService:
             if getattr(self, "_base_model", None) is None:
                 self._base_model = load_checkpoint(phase, self.model.device)[0]
             return self._base_model
+
+
+def _joined(captions: list[Caption]) -> Caption:
+    """One caption, or two (a motion's two parts) joined into one."""
+    if len(captions) == 1:
+        return captions[0]
+    first, second = captions
+    return Caption(join_captions(first.text, second.text), (first.log_prob + second.log_prob) / 2,
+                   first.length + second.length)

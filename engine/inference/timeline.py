@@ -60,6 +60,7 @@ def pooled_columns(model, joints: np.ndarray) -> tuple[np.ndarray, list[tuple[in
             w = torch.log1p(torch.relu(model.mlm_head(mt.tokens[b].reshape(Tp * P, -1), ids)))
             rows.append(w.reshape(Tp, P, -1).amax(dim=1) * mt.token_mask[b][:, None].to(w.dtype))
         per_column = torch.stack(rows)                                                 # (B, Tp, L)
+    per_column = model.lexicon.scored_weights(per_column)
     columns, frames = [], []
     for w, (a, b) in enumerate(spans):
         for k, (s, e) in enumerate(_pooling_spans(b - a, model.cfg.patch_frames, pool)):

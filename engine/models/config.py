@@ -39,6 +39,11 @@ class ModelConfig:
     # Keep only each lexical vector's k heaviest terms wherever vectors are scored (LexCMLP's InfoNCE, the
     # index, queries): the model learns to say what matters in k words, and the index stores exactly those.
     lex_top_k: int = 0                   # 0 = keep every non-zero
+    # Which lexicon terms the lexical vectors may weigh: "all" (the paper) or "words" (ours: no special tokens,
+    # punctuation, digits or function words, engine.vocab.is_scored_term). Under "all" the tiny model spent
+    # half of each motion's 64 terms on ".", ",", "the", "[SEP]" (bench/RESULTS.md); the bottleneck decoders
+    # and the captioner still predict every lexicon term, so captions keep their function words.
+    scored_terms: str = "all"
     dense_dim: int = 256                 # width of the CLIP-style dense baseline heads
     dropout: float = 0.1
 
@@ -47,6 +52,8 @@ class ModelConfig:
             raise SpecError(f"model.joint_tokens must be 'joints' or 'parts', not {self.joint_tokens!r}")
         if self.lexicon not in ("full", "restricted"):
             raise SpecError(f"model.lexicon must be 'full' or 'restricted', not {self.lexicon!r}")
+        if self.scored_terms not in ("all", "words"):
+            raise SpecError(f"model.scored_terms must be 'all' or 'words', not {self.scored_terms!r}")
         if self.lex_score not in ("dot", "cosine"):
             raise SpecError(f"model.lex_score must be 'dot' or 'cosine', not {self.lex_score!r}")
         if self.motion_dim % self.motion_heads:
@@ -71,8 +78,9 @@ class ModelConfig:
         # projections, and better on Bandai at equal steps (bench/RESULTS.md). Only the training text's own
         # terms, no neighbours: the embedding neighbours of "left" are "leave, leaving, lands", and LexCMLP
         # made a raised left hand read as them (bench/RESULTS.md, the word check).
-        return replace(cls(lex_score="cosine", lex_top_k=64, lexicon="restricted", lexicon_neighbours=0),
-                       **overrides)
+        # Words only in the vectors: see scored_terms.
+        return replace(cls(lex_score="cosine", lex_top_k=64, lexicon="restricted", lexicon_neighbours=0,
+                           scored_terms="words"), **overrides)
 
     @classmethod
     def paper(cls, **overrides) -> "ModelConfig":

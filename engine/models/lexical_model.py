@@ -24,6 +24,7 @@ from engine.models.mlm_head import MLMHead
 from engine.models.motion_encoder import MotionEncoder, MotionTokens
 from engine.models.reconstruction_head import ReconstructionHead
 from engine.models.text_encoder import freeze_lower_layers, load_text_backbone
+from engine.vocab import is_scored_term
 
 
 class LexicalMotionLanguageModel(nn.Module):
@@ -43,7 +44,7 @@ class LexicalMotionLanguageModel(nn.Module):
         self.text_dense_head = nn.Linear(hidden, cfg.dense_dim)
         self.motion_dense_head = nn.Linear(hidden, cfg.dense_dim)
         self.caption_head = CaptionHead(cfg.lex_top_k)   # fitted by caption tuning, empty until then
-        self.lexicon = Lexicon.full(self.vocab_size)
+        self.set_lexicon(Lexicon.full(self.vocab_size))
         if lexicon_texts is not None and cfg.lexicon == "restricted":
             self.build_lexicon(lexicon_texts)
 
@@ -58,7 +59,14 @@ class LexicalMotionLanguageModel(nn.Module):
         return lexicon
 
     def set_lexicon(self, lexicon: Lexicon) -> None:
+        if self.cfg.scored_terms == "words":
+            vocab = self.tokenizer.get_vocab()
+            lexicon.score_only(i for w, i in vocab.items() if is_scored_term(w))
         self.lexicon = lexicon.to(self.device)
+
+    def lexical_vector(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Eq. 2's pooled vector p over the terms this model scores (model.scored_terms)."""
+        return self.lexicon.scored_weights(lexical_pool(logits, mask))
 
     @property
     def device(self) -> torch.device:
@@ -78,7 +86,7 @@ class LexicalMotionLanguageModel(nn.Module):
         """-> (p (B, len(lexicon)), hidden (B, L, H)) [, logits (B, L, len(lexicon)) for the encoder MLM]."""
         hidden = self.text_hidden(ids, mask)
         logits = self.mlm_head(hidden, self.lexicon.head_ids())
-        p = lexical_pool(logits, mask)
+        p = self.lexical_vector(logits, mask)
         return (p, hidden, logits) if return_logits else (p, hidden)
 
     def text_dense(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -93,8 +101,9 @@ class LexicalMotionLanguageModel(nn.Module):
         return self.motion_encoder(joints, frame_mask, masked)
 
     def motion_lexical_from_tokens(self, mt: MotionTokens) -> torch.Tensor:
-        return pool_motion_lexical(mt.tokens, mt.token_mask, self.mlm_head, self.cfg.lex_pool_windows,
-                                   self.lexicon.head_ids())
+        p = pool_motion_lexical(mt.tokens, mt.token_mask, self.mlm_head, self.cfg.lex_pool_windows,
+                                self.lexicon.head_ids())
+        return self.lexicon.scored_weights(p)
 
     def motion_lexical(self, joints: torch.Tensor, frame_mask: torch.Tensor,
                        masked: torch.Tensor | None = None) -> tuple[torch.Tensor, MotionTokens]:

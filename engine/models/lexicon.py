@@ -24,6 +24,20 @@ class Lexicon(nn.Module):
         position = torch.full((vocab_size,), -1, dtype=torch.long)
         position[term_ids] = torch.arange(term_ids.numel())
         self.register_buffer("position", position, persistent=False)
+        # 1 at the positions a lexical vector may weigh, 0 elsewhere (None: every term); set by the model
+        # from its config (model.scored_terms), not stored: it follows from the words of term_ids.
+        self.register_buffer("scored", None, persistent=False)
+
+    def score_only(self, term_ids) -> None:
+        """Let lexical vectors weigh only these vocabulary ids (the other positions stay for the decoders)."""
+        keep = torch.isin(self.term_ids, torch.as_tensor(list(term_ids), dtype=torch.long, device=self.term_ids.device))
+        if not bool(keep.any()):
+            raise ValueError("a lexicon must score at least one term")
+        self.scored = keep.to(torch.float32)
+
+    def scored_weights(self, p: torch.Tensor) -> torch.Tensor:
+        """p (..., len(self)) with the weights of unscored positions set to 0."""
+        return p if self.scored is None else p * self.scored.to(p.dtype)
 
     @classmethod
     def full(cls, vocab_size: int) -> "Lexicon":

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from ..config import DataConfig
+from ..data.mirror import mirror_caption, mirror_draw
+from ..skeleton import mirror_joints
 from .distributed import DistInfo, shard
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -136,6 +138,7 @@ class Batcher:
             self.clips = [c for c in self.clips if c.captions]
         self.texts = texts if texts is not None else text_corpus(self.clips, data_cfg)
         self.windows = MotionWindows(dataset, self.clips, data_cfg.max_frames)
+        self.mirror = data_cfg.mirror    # training items mirrored with this probability (data/mirror.py)
         self.stream = ItemStream(self.num_items, seed, phase, batch_size)
 
     @property
@@ -157,13 +160,16 @@ class Batcher:
         if self.kind == "text":
             texts = [self.texts[i] for i, _, _ in draws]
             return self.add_text(batch, texts)
+        mirrored = [train and mirror_draw(r, self.mirror) for _, r, _ in draws]
         windows = [self.windows.window(i, u if train else None) for i, _, u in draws]
+        windows = [mirror_joints(w) if m else w for w, m in zip(windows, mirrored)]
         batch["joints"], batch["frame_mask"] = stack_motions(windows)
         batch["clip_ids"] = [self.clips[i].id for i, _, _ in draws]
         if self.kind == "pair":
-            batch["references"] = [self.clips[i].captions for i, _, _ in draws]   # every caption, for rewards
-            captions = [self.clips[i].captions[r % len(self.clips[i].captions)] if train
-                        else self.clips[i].captions[0] for i, r, _ in draws]
+            references = [self.clips[i].captions for i, _, _ in draws]
+            references = [[mirror_caption(t) for t in refs] if m else refs for refs, m in zip(references, mirrored)]
+            batch["references"] = references   # every caption (of the mirrored motion if mirrored), for rewards
+            captions = [refs[r % len(refs)] if train else refs[0] for refs, (_, r, _) in zip(references, draws)]
             self.add_text(batch, captions)
         return batch
 

@@ -29,4 +29,4 @@ class TextAnchor(nn.Module):
     @torch.no_grad()
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         hidden = self.backbone(input_ids=ids, attention_mask=mask.long()).last_hidden_state
-        return lexical_pool(self.head(hidden, self.lexicon.head_ids()), mask)
+        return self.lexicon.scored_weights(lexical_pool(self.head(hidden, self.lexicon.head_ids()), mask))
