@@ -305,18 +305,32 @@ def _floor_mesh():
 
 
 def _render_pyrender(joints, intensity, poses, index, size) -> list[np.ndarray]:
+    plain = _frame_colours(None)
+
+    def mesh_of(i):
+        if intensity is None:
+            return skeleton_mesh(joints[i], plain, JOINT_RADIUS_M)
+        return skeleton_mesh(joints[i], _frame_colours(intensity[i]), _heat_radius(intensity[i]), HEAT_BONE_FADE)
+    return _render_pyrender_meshes(mesh_of, poses, index, size)
+
+
+def draw_meshes(mesh_of, poses: np.ndarray, index, size: tuple[int, int] = DEFAULT_SIZE) -> list[np.ndarray]:
+    """pyrender images of one mesh per frame (mesh_of(i) -> a `skeleton_mesh`-style dict) in the same scene,
+    floor and cameras as skeletons (e.g. SMPL bodies, engine/render_mesh.py). Needs pyrender: no fallback."""
+    if render_backend() != "pyrender":
+        raise RuntimeError("drawing meshes needs pyrender with EGL")
+    return _executor.submit(_render_pyrender_meshes, mesh_of, poses, np.asarray(index, dtype=int), tuple(size)).result()
+
+
+def _render_pyrender_meshes(mesh_of, poses, index, size) -> list[np.ndarray]:
     import pyrender
 
     renderer = _pyrender_renderer(size)
     parts = _pyrender_scene()
     scene = parts["scene"]
-    plain = _frame_colours(None)
     images = []
     for i in index:
-        if intensity is None:
-            mesh = skeleton_mesh(joints[i], plain, JOINT_RADIUS_M)
-        else:
-            mesh = skeleton_mesh(joints[i], _frame_colours(intensity[i]), _heat_radius(intensity[i]), HEAT_BONE_FADE)
+        mesh = mesh_of(i)
         primitive = pyrender.Primitive(positions=mesh["positions"], normals=mesh["normals"],
                                        color_0=mesh["colours"], indices=mesh["faces"], material=parts["material"])
         node = scene.add(pyrender.Mesh([primitive]))

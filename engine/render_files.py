@@ -69,20 +69,19 @@ def motion_mp4(joints: np.ndarray, path: str | os.PathLike, fps: float = 20.0, i
 
 
 def smpl_status(folder: str | os.PathLike | None = None) -> dict:
-    """Whether SMPL body meshes could be drawn: {"available": bool, "message": str}. They need the smplx
-    package and licensed SMPL model files (SMPL_NEUTRAL.pkl or .npz from https://smpl.is.tue.mpg.de, which
-    MotionLex never ships or downloads) in `folder` or $MOTIONLEX_SMPL_DIR. Skeletons need neither."""
-    folder = folder or os.environ.get(SMPL_ENV)
-    if not folder:
-        return {"available": False, "message": "skeletons: SMPL meshes need licensed SMPL model files; set "
-                f"${SMPL_ENV} to their folder (and pip install smplx) to enable them"}
-    files = [p for p in Path(folder).expanduser().glob("**/SMPL_*") if p.suffix in (".pkl", ".npz")] \
-        if Path(folder).expanduser().is_dir() else []
-    if not files:
-        return {"available": False, "message": f"skeletons: no SMPL model file (SMPL_NEUTRAL.pkl / .npz) in {folder}"}
+    """Whether SMPL bodies could be drawn: {"available": bool, "message": str}. They need the smplx package
+    and the licensed SMPL model as SMPL_NEUTRAL.npz (engine/smpl_body.py; never shipped or downloaded) in
+    `folder` or $MOTIONLEX_SMPL_DIR. Skeletons need neither."""
+    from .errors import InputError
+    from .smpl_body import smpl_file
+
+    try:
+        path = smpl_file(folder)
+    except InputError as err:
+        return {"available": False, "message": f"skeletons: {err}"}
     try:
         import smplx  # noqa: F401 - only whether it is installed
     except ImportError:
         return {"available": False, "message": "skeletons: SMPL files found, but the smplx package is not "
                                                "installed (pip install smplx)"}
-    return {"available": True, "message": f"SMPL model files in {folder}"}
+    return {"available": True, "message": f"SMPL model file {path}"}

@@ -34,10 +34,11 @@ def test_paper_has_none_of_our_additions():
     assert t.caption.head_rank == 0 and t.caption.w_cider == 0
     assert (m.lex_score, m.lex_top_k, m.lexicon) == ("dot", 0, "full")
     assert m.cbow_normalise is False and m.lex_pool_windows == 0 and m.motpp is False
-    assert cfg.data.extra_text is False
+    assert cfg.data.extra_text is False and cfg.data.mirror == 0 and m.scored_terms == "all"
 
 
 def test_tiny_keeps_our_switches_on():
     m, t = preset("tiny").model, preset("tiny").train
     assert m.cbow_normalise and m.lex_pool_windows > 0 and m.lex_score == "cosine" and m.lex_top_k == 64
     assert t.lexcmlp.w_mirror > 0 and t.lexcmlp.w_text_anchor > 0 and t.lexmmm.w_distill > 0
+    assert preset("tiny").data.mirror == 0.5 and m.scored_terms == "words"

@@ -26,6 +26,21 @@ def dataset():
     return open_dataset(f"bandai:{ARCHIVE}")
 
 
+def test_held_out_contents_keep_only_their_test_takes(dataset):
+    from engine.errors import SpecError
+
+    held = open_dataset(f"bandai:{ARCHIVE}?hold_out=run+wave-left-hand")
+    kept = {c.id: c for c in held.clips}
+    for clip in dataset.clips:
+        gone = clip.label["content"] in ("run", "wave-left-hand") and clip.split != "test"
+        assert (clip.id not in kept) == gone
+        if not gone:
+            assert kept[clip.id].split == clip.split and kept[clip.id].captions == clip.captions
+    assert held.fingerprint() != dataset.fingerprint()
+    with pytest.raises(SpecError, match="hold_out names no content.*jump"):
+        open_dataset(f"bandai:{ARCHIVE}?hold_out=jump")
+
+
 @pytest.fixture(scope="module")
 def motions(dataset):
     return {clip.id: dataset.motion(clip.id) for clip in dataset.clips}

@@ -124,3 +124,7 @@ def test_smpl_meshes_are_optional_and_explained(tmp_path, monkeypatch):
     status = render_files.smpl_status()
     assert not status["available"] and "licensed SMPL" in status["message"]
     assert "no SMPL model file" in render_files.smpl_status(tmp_path)["message"]
+    from tests.smpl_toy import write_toy_smpl
+
+    write_toy_smpl(tmp_path)
+    assert render_files.smpl_status(tmp_path)["available"]

@@ -162,7 +162,9 @@ def prepare_bandai(source: str | Path, root: Path | None = None, workers: int = 
 class BandaiDataset(Dataset):
     name = "bandai"
 
-    def __init__(self, spec: str, path: str | Path, workers: int = DEFAULT_WORKERS):
+    def __init__(self, spec: str, path: str | Path, workers: int = DEFAULT_WORKERS, hold_out: tuple[str, ...] = ()):
+        """hold_out: contents whose takes leave the train and val splits (their test takes stay): a model
+        trained on the rest is measured on actions it has seen no real take of (`?hold_out=run+walk`)."""
         super().__init__(spec)
         path = Path(path)
         if not path.exists():
@@ -173,7 +175,13 @@ class BandaiDataset(Dataset):
         takes = manifest["takes"]
         splits = assign_splits([t["id"] for t in takes],
                                group_of={t["id"]: f"{t['content']}/{t['style']}" for t in takes}.get)
+        unknown = set(hold_out) - {t["content"] for t in takes}
+        if unknown:
+            raise SpecError(f"{spec}: hold_out names no content of the dataset: {', '.join(sorted(unknown))} "
+                            f"(contents: {', '.join(sorted({t['content'] for t in takes}))})")
         for take in takes:
+            if take["content"] in hold_out and splits[take["id"]] != "test":
+                continue
             label = bandai_label(take["content"], take["style"])
             self.clips.append(Clip(id=take["id"], captions=captions_for(label, take["id"]), label=label,
                                    split=splits[take["id"]], source=take["source"], frames=take["frames"],

@@ -1,11 +1,12 @@
 """`open_dataset(spec)`: the URI-like dataset specs of DESIGN.md, one class per format.
 
     synthetic[?n=2000&seed=0]    humanml3d:/path    kitml:/path
-    bvh:/folder[?labels=file.csv&mapping=file.json]    bandai:/path/to/archive-or-folder
+    bvh:/folder[?labels=file.csv&mapping=file.json]    bandai:/path/to/archive-or-folder[?hold_out=run+walk]
     spec1,spec2,...              -> ConcatDataset (ids prefixed by each dataset's name)
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -14,7 +15,7 @@ from .dataset import Dataset
 
 SCHEMES = ("synthetic", "humanml3d", "kitml", "bvh", "bandai")
 OPTIONS = {"synthetic": {"n", "seed"}, "humanml3d": set(), "kitml": set(), "bvh": {"labels", "mapping"},
-           "bandai": {"workers"}}
+           "bandai": {"workers", "hold_out"}}
 
 
 def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
@@ -70,7 +71,8 @@ def open_one(spec: str) -> Dataset:
         from .bvh_folder import BvhFolderDataset
         return BvhFolderDataset(spec, path, labels=options.get("labels"), mapping=options.get("mapping"))
     from .bandai import BandaiDataset
-    return BandaiDataset(spec, path, workers=_int_option(options, "workers", 2, spec, 1))
+    return BandaiDataset(spec, path, workers=_int_option(options, "workers", 2, spec, 1),
+                         hold_out=tuple(w for w in re.split(r"[+\s]+", options.get("hold_out", "")) if w))
 
 
 def open_dataset(spec: str) -> Dataset:

@@ -1,0 +1,129 @@
+"""What joint training costs and gains, and how procedural motion transfers to real motion.
+
+    python bench/joint_training.py [--runs runs/joint] [--only joint,procedural,bandai] [--threads 1]
+
+Rows, each a `tiny` run with the real motion-description text in LexMLM, evaluated by `python -m engine eval`
+on both test splits (the procedural library's and Bandai's):
+- joint:       the procedural library and Bandai together (`make checkpoint`'s recipe; --joint RUN reuses a
+               finished run of it, e.g. the one checkpoints/default was exported from);
+- procedural:  the procedural library alone (`make checkpoint-open`);
+- bandai:      Bandai alone;
+- held_*:      joint training with some Bandai contents held out (their train and val takes removed,
+               `bandai:...?hold_out=`), so their real test takes are actions the model knows only from the
+               procedural library: how a user's real upload of such an action will be read.
+The transfer table gives, per Bandai content, keyword precision@5 of the content's own words and whether the
+take's action word wins (content-word fidelity), for the procedural-only model (no real take at all), the held-
+out rows (no real take of that content) and the joint model (real takes of everything).
+Results go to bench/RESULTS.md, section bench_joint_training.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from results import machine_line, write_section  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+BANDAI = f"bandai:{SHARED / 'bandai' / 'bandai-namco-dataset-2-bvh.tar.xz'}"
+TEXT = "data.text_files=" + ",".join(str(SHARED / "text" / n) for n in ("kitml-sentences.txt", "cmu-trial-descriptions.tsv"))
+LOCOMOTION = "walk+walk-turn-left+walk-turn-right+run"
+ARMS = "wave-left-hand+wave-right-hand+wave-both-hands+raise-up-left-hand+raise-up-right-hand+raise-up-both-hands"
+ROWS = {
+    "joint": ("synthetic," + BANDAI, "the procedural library and Bandai together (the shipped recipe)"),
+    "procedural": ("synthetic", "the procedural library alone"),
+    "bandai": (BANDAI, "Bandai alone"),
+    "held_locomotion": (f"synthetic,{BANDAI}?hold_out={LOCOMOTION}", "joint, Bandai's walks, turns and runs held out"),
+    "held_arms": (f"synthetic,{BANDAI}?hold_out={ARMS}", "joint, Bandai's waves and raises held out"),
+}
+SPLITS = {"synthetic": "synthetic", "bandai": BANDAI}
+ACTION = {"walk": "walk", "walk-turn-left": "turn", "walk-turn-right": "turn", "run": "run"}
+
+
+def engine_cli(*args: str) -> str:
+    cmd = [sys.executable, "-m", "engine", *args]
+    print("$", " ".join(cmd), file=sys.stderr, flush=True)
+    return subprocess.run(cmd, cwd=ROOT, check=True, text=True, stdout=subprocess.PIPE).stdout
+
+
+def train(name: str, runs: Path, threads: int | None) -> Path:
+    out = runs / name
+    if not (out / "manifest.json").exists():
+        args = ["train", "--data", ROWS[name][0], "--preset", "tiny", "--phases", "all", "--out", str(out),
+                "--set", TEXT, "--resume", "--quiet"]
+        engine_cli(*args, *(["--threads", str(threads)] if threads else []))
+    return out
+
+
+def evaluate(run: Path, split: str) -> dict:
+    cached = run / f"eval_{split}.json"
+    if not cached.exists():
+        cached.write_text(engine_cli("eval", "--checkpoint", str(run), "--data", SPLITS[split], "--json"))
+    return json.loads(cached.read_text())
+
+
+def seconds(run: Path) -> float:
+    last = {}
+    for line in (run / "metrics.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        last[row["phase"]] = row.get("seconds", 0.0)
+    return sum(v for k, v in last.items() if k in ("lexmlm", "cmmm", "lexmmm", "lexcmlp", "caption"))
+
+
+def summary_table(evals: dict, runs: dict) -> str:
+    lines = ["| run | what | test split | t2m R@1 / R@10 | side fid. | content fid. | keyword P@5 (worst) | "
+             "caption CIDEr alone / served / NN | train minutes |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, per_split in evals.items():
+        for split, e in per_split.items():
+            r, lex, q, cap = e["retrieval"]["t2m"], e["lexical"], e["queries"], e.get("captioning", {})
+            cider = " / ".join(f"{cap[k]['CIDEr']:.3f}" for k in ("model", "retrieval_augmented", "nearest_neighbour")
+                               if k in cap)
+            lines.append(f"| {name} | {ROWS[name][1]} | {split} | {r['R@1']:.1f} / {r['R@10']:.1f} | {lex['side']} | "
+                         f"{lex['content']} | {q['keyword_precision']} ({q['keyword_precision_min']}) | {cider} | "
+                         f"{seconds(runs[name]) / 60:.0f} |")
+    return "\n".join(lines)
+
+
+def transfer_table(evals: dict) -> str:
+    names = [n for n in evals if "bandai" in evals[n]]
+    lines = ["| Bandai content | " + " | ".join(f"{n}: P@5 / action word wins" for n in names) + " |",
+             "|---|" + "---|" * len(names)]
+    contents = sorted(evals[names[0]]["bandai"]["queries"]["per_query"])
+    for query in contents:
+        content = query.replace(" ", "-")
+        word = ACTION.get(content, content.split("-")[0])
+        cells = []
+        for n in names:
+            e = evals[n]["bandai"]
+            held = content in ROWS[n][0] or n == "procedural"
+            wins = e["lexical"]["per_word"].get(word)
+            cells.append(f"{'**' if held else ''}{e['queries']['per_query'][query]} / {wins}{'**' if held else ''}")
+        lines.append(f"| {content} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\nBold: the model saw no real take of that content (procedural motion only)."
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "joint")
+    ap.add_argument("--only", default=",".join(ROWS))
+    ap.add_argument("--joint", type=Path, help="a finished run of the joint recipe to use as the joint row")
+    ap.add_argument("--threads", type=int)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    runs = {n: (args.joint if n == "joint" and args.joint else train(n, args.runs, args.threads))
+            for n in args.only.split(",")}
+    evals = {n: {s: evaluate(run, s) for s in SPLITS} for n, run in runs.items()}
+    body = "\n\n".join([machine_line(), summary_table(evals, runs), "Transfer to real takes (Bandai test split):",
+                        transfer_table(evals)])
+    print(body)
+    if not args.no_write:
+        write_section("bench_joint_training", body)
+    return evals
+
+
+if __name__ == "__main__":
+    main()
