@@ -139,11 +139,13 @@ def generate(engine, prompt: str, length_value, seed_value, steps_value, guidanc
 
 @guarded("Could not prepare the downloads", 2, 1, clear={0: None})
 def downloads(engine, state, progress=gr.Progress()):
-    """-> (files: .npy, .bvh, .gif and .mp4 of each generated motion, note)."""
+    """-> (files: .npy, .bvh, .gif and .mp4 of each generated motion, and an SMPL body .mp4 when the user's
+    SMPL files are set up, note)."""
     if not state:
         raise MotionLexError("generate a motion first")
     folder = Path(tempfile.mkdtemp(prefix="motionlex-generated-"))
     files, n = [], len(state)
+    bodies = render_files.smpl_status()["available"]   # the user's licensed SMPL files (README, "Rendering")
     for i, (model, item) in enumerate(state.items()):
         stem = f"{model}-seed{item['seed']}"
         progress((i, n), desc=f"writing {stem}")
@@ -151,8 +153,14 @@ def downloads(engine, state, progress=gr.Progress()):
         files.append(engine.save_motion(item["joints"], folder / f"{stem}.bvh", item["fps"], stem))
         files.append(render_files.motion_gif(item["joints"], folder / f"{stem}.gif", item["fps"], label=LABELS[model]))
         files.append(render_files.motion_mp4(item["joints"], folder / f"{stem}.mp4", item["fps"], label=LABELS[model]))
+        if bodies:
+            progress((i, n), desc=f"fitting an SMPL body to {stem}")
+            files.append(engine.render_motion(item["joints"], folder / f"{stem}-smpl.mp4", "smpl", item["fps"],
+                                              label=LABELS[model])["path"])
     return [str(f) for f in files], (f"{len(files)} files: .npy (canonical joints), .bvh (for Blender), "
-                                    ".gif and .mp4 (rendered skeletons).")
+                                    ".gif and .mp4 (rendered skeletons)"
+                                    + (", -smpl.mp4 (the fitted SMPL body)." if bodies else
+                                       f". {render_files.smpl_status()['message']}."))
 
 
 def intro(engine) -> str:

@@ -122,13 +122,15 @@ class ViewsMixin:
         save_motion(motion, path)
         return Path(path)
 
-    def render_motion(self, motion: Motion, path: str | os.PathLike, body: str = "skeleton",
-                      smpl_dir: str | os.PathLike | None = None, progress=None) -> dict:
-        """Write a motion as a .gif or .mp4 of rendered frames: the skeleton, or with body="smpl" the SMPL body
-        fitted to it (the user's licensed SMPL files in `smpl_dir` or $MOTIONLEX_SMPL_DIR; engine/smpl_body.py).
+    def render_motion(self, joints, path: str | os.PathLike, body: str = "skeleton", fps: float = 20.0,
+                      smpl_dir: str | os.PathLike | None = None, label: str | None = None, progress=None) -> dict:
+        """Write canonical joints (or a Motion) as a .gif or .mp4 of rendered frames: the skeleton, or with
+        body="smpl" the SMPL body fitted to it (the user's licensed SMPL files in `smpl_dir` or
+        $MOTIONLEX_SMPL_DIR; engine/smpl_body.py).
         -> {"path", "frames", "body", "joint_error_m" (smpl: the fitted joints' mean distance)}."""
         from . import render_files
 
+        motion = joints if isinstance(joints, Motion) else Motion(joints, fps, "motion", {})
         path = Path(path)
         if path.suffix.lower() not in (".gif", ".mp4"):
             raise MotionLexError(f"{path.name}: rendered motions are written as .gif or .mp4")
@@ -139,10 +141,10 @@ class ViewsMixin:
         if body == "smpl":
             from .render_mesh import body_frames
 
-            images, info = body_frames(motion.joints, motion.fps, smpl_dir, progress=progress)
+            images, info = body_frames(motion.joints, motion.fps, smpl_dir, label=label, progress=progress)
         else:
             from .render import render_frames
 
-            images = render_frames(motion.joints, motion.fps)
+            images = render_frames(motion.joints, motion.fps, label=label)
         save(images, path, motion.fps)
         return {"path": str(path), "frames": len(images), "body": body, **info}

@@ -76,4 +76,22 @@ def test_downloads_decode(engine, tmp_path):
     reader = imageio.get_reader(by_ext["mp4"], format="FFMPEG")
     assert sum(1 for _ in reader) == 40                                     # 2 s at 20 fps
     reader.close()
+    assert "SMPL" in note                                                   # why there is no body file
     assert is_error(generate_tab.downloads(engine, None, progress=NoProgress())[1])
+
+
+def test_downloads_add_the_smpl_body_when_the_user_has_smpl_files(engine, tmp_path, monkeypatch):
+    from engine.render import render_backend
+    from tests.smpl_toy import write_toy_smpl
+
+    if render_backend() != "pyrender":
+        pytest.skip("pyrender with EGL is not available: SMPL bodies are drawn by pyrender only")
+    monkeypatch.setenv("MOTIONLEX_SMPL_DIR", str(write_toy_smpl(tmp_path).parent))
+    _, _, _, _, state = generate_tab.generate(engine, "someone jumps", 1.0, 0, 4, 2.5, "", "", progress=NoProgress())
+    files, note = generate_tab.downloads(engine, {"base": state["base"]}, progress=NoProgress())
+    bodies = [f for f in files if f.endswith("-smpl.mp4")]
+    assert len(bodies) == 1 and "SMPL body" in note
+    import imageio.v2 as imageio
+    reader = imageio.get_reader(bodies[0], format="FFMPEG")
+    assert sum(1 for _ in reader) == 20                                     # 1 s at 20 fps
+    reader.close()

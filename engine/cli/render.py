@@ -24,6 +24,6 @@ def run(args) -> dict:
     motion = engine.load_file(args.file, args.mapping)
     progress = TqdmProgress()
     try:
-        return engine.render_motion(motion, args.out, args.body, args.smpl_dir, progress=progress)
+        return engine.render_motion(motion, args.out, args.body, smpl_dir=args.smpl_dir, progress=progress)
     finally:
         progress.close()
