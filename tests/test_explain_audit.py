@@ -38,7 +38,9 @@ def test_side_and_content_fidelity(vocab):
     assert sides["side"] == 50.0 and sides["both"] == 100.0 and sides["n_sided"] == 2
     content = content_fidelity(vectors, ["raise", "raise", "wave"], vocab)
     assert content["content"] == pytest.approx(100 * 2 / 3, abs=0.01)
-    assert content["per_word"]["raise"] == 50.0
+    assert content["per_word"]["raise"] == 50.0 and "per_group" not in content
+    grouped = content_fidelity(vectors, ["raise", "raise", "wave"], vocab, ["raise-left", "raise-left", "wave-both"])
+    assert grouped["per_group"] == {"raise-left": 50.0, "wave-both": 100.0}
 
 
 def test_pca_intensities_find_the_moving_joint():

@@ -95,7 +95,8 @@ def _evaluate(service, dataset, split, captioning, max_items, progress) -> dict:
         dense_motion = motion_vecs.toarray()
         out["lexical"] = {
             **side_fidelity(dense_motion, [label_side(c.label) for c in clips], vocab),
-            **content_fidelity(dense_motion, [label_action(c.label) for c in clips], vocab),
+            **content_fidelity(dense_motion, [label_action(c.label) for c in clips], vocab,
+                               [(c.label or {}).get("content") for c in clips]),
             "motion_nnz_mean": float(np.diff(motion_vecs.indptr).mean()),
             "text_nnz_mean": float(np.diff(text_vecs.indptr).mean()),
         }

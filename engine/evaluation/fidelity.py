@@ -55,20 +55,27 @@ def side_fidelity(vectors: np.ndarray, sides: list[str | None], vocab: Vocabular
     }
 
 
-def content_fidelity(vectors: np.ndarray, actions: list[str | None], vocab: Vocabulary) -> dict:
-    """Share of takes whose own action word outweighs every other action word present in the set."""
+def content_fidelity(vectors: np.ndarray, actions: list[str | None], vocab: Vocabulary,
+                     groups: list[str | None] | None = None) -> dict:
+    """Share of takes whose own action word outweighs every other action word present in the set; with
+    `groups` (e.g. Bandai's contents) the share per group too ("per_group")."""
     # Action words the vocabulary holds whole ('squat' is split into word-pieces: not a term to weigh).
     words = sorted({ACTION_WORD[a] for a in actions if a in ACTION_WORD and vocab.id(ACTION_WORD[a]) is not None})
     ids = np.array([vocab.id(w) for w in words])
-    hits, per_word = [], {w: [] for w in words}
-    for vec, action in zip(vectors, actions):
+    hits, per_word, per_group = [], {w: [] for w in words}, {}
+    for i, (vec, action) in enumerate(zip(vectors, actions)):
         word = ACTION_WORD.get(action)
         if word not in per_word:
             continue
         winner = words[int(np.argmax(vec[ids]))] if vec[ids].max() > 0 else None
         hits.append(winner == word)
         per_word[word].append(winner == word)
-    return {"content": _percent(hits), "n": len(hits), "per_word": {w: _percent(h) for w, h in per_word.items()}}
+        if groups is not None and groups[i] is not None:
+            per_group.setdefault(groups[i], []).append(winner == word)
+    out = {"content": _percent(hits), "n": len(hits), "per_word": {w: _percent(h) for w, h in per_word.items()}}
+    if per_group:
+        out["per_group"] = {g: _percent(h) for g, h in sorted(per_group.items())}
+    return out
 
 
 def _percent(flags: list) -> float | None:
