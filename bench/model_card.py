@@ -58,6 +58,9 @@ def figures_table(results: dict) -> str:
             ("caption CIDEr: decoder alone / served / nearest neighbour",
              lambda r: "{:.3f} / {:.3f} / {:.3f}".format(*(r['captioning'][k]['CIDEr'] for k in
                                                          ("model", "retrieval_augmented", "nearest_neighbour")))),
+            ("captioned in two parts: clips whose references have two parts / the others",
+             lambda r: "{} / {}".format(r['captioning']['two_part']['two_part_captioned_in_two'],
+                                        r['captioning']['two_part']['one_part_captioned_in_two'])),
             ("terms per motion", lambda r: f"{r['lexical']['motion_nnz_mean']:.0f}")]
     names = list(results)
     lines = ["| measure (test split) | " + " | ".join(f"{n} ({results[n]['clips']} clips)" for n in names) + " |",
@@ -120,7 +123,9 @@ def model_card(checkpoint: Path, results: dict) -> str:
     cfg = manifest["config"]
     service = Engine(checkpoint=str(checkpoint)).service()
     vocab = Vocabulary.from_model_dir(service.config.model.text_model_path)
-    words = sorted({vocab.word(int(i)) for i in service.model.lexicon.term_ids.tolist()})
+    lexicon = service.model.lexicon
+    words = sorted({vocab.word(int(i)) for i in lexicon.term_ids.tolist()})
+    scored = len(words) if lexicon.scored is None else int(lexicon.scored.sum())
     shown = [w for w in words if w.isalpha() and len(w) > 2]
     data = manifest.get("data_fingerprint")
     specs = cfg["data"]["specs"]
@@ -151,14 +156,17 @@ def model_card(checkpoint: Path, results: dict) -> str:
         + ("Bandai's 10 contents (walk, walk turning left or right, run, waving and raising one or both hands) in its "
            "7 styles (active, elderly, exhausted, feminine, masculine, normal, youthful)." if restricted else
            "no real motion capture."),
-        f"- Words: its lexicon has {len(words)} vocabulary entries (the words of its training text); "
+        f"- Words: its lexicon has {len(words)} vocabulary entries (the words of its training text), of which its "
+        f"vectors weigh {scored}" + (" (no punctuation, special tokens or function words)" if scored < len(words) else "")
+        + "; "
         f"{len(shown)} of them are whole words of three letters or more, e.g. "
         + ", ".join(w for w in shown if w in {"walk", "walks", "run", "runs", "jump", "kick", "punch", "wave", "raise",
                                               "left", "right", "both", "turn", "squat", "clap", "bow", "sit", "slowly",
                                               "quickly", "backwards", "elderly", "tired", "arms", "hand", "leg"}) + ".",
         "", "## Limits",
         "- It reads skeleton motion in 3.2 s windows (64 frames at 20 fps); longer motions are read window by window and "
-        "their words max-pooled, so the order of events is not in the vector.",
+        "their words max-pooled, so the order of events is not in the vector; a motion whose words change along it "
+        "is captioned in two parts joined by \"then\" (the cut where its windows' words differ most).",
         "- It has never seen actions outside the lists above (dancing, sports, object interaction, sitting on chairs, "
         "lying down, crawling, hands and fingers): it will describe them with the nearest words it has.",
         "- Captions are phrased like its training captions (procedural templates and Bandai label templates).",
