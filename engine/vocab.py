@@ -42,6 +42,8 @@ TWO_LETTER_WORDS = frozenset({"up", "go", "hi", "ok"})
 # words of a pair for nearly every motion, so a motion shows "left" only when left outweighs right
 # (see engine/index/inverted.py, Salience).
 OPPOSITES = (("left", "right"), ("forward", "backward"), ("forwards", "backwards"), ("up", "down"))
+# A motion of both sides shows "both" above "left" and "right": a side word is shown only above it too.
+RIVALS = {"left": ("both",), "right": ("both",)}
 _WHOLE = re.compile(r"[a-z]+")
 _SPECIAL = re.compile(r"\[[^\]]*\]")
 
@@ -118,6 +120,15 @@ class Vocabulary:
             ia, ib = self.index.get(a), self.index.get(b)
             if ia is not None and ib is not None:
                 out[ia], out[ib] = ib, ia
+        return out
+
+    def rival_ids(self) -> dict[int, tuple[int, ...]]:
+        """term id -> the ids it must also outweigh to be shown (RIVALS), for the words of the vocabulary."""
+        out = {}
+        for word, rivals in RIVALS.items():
+            ids = tuple(self.index[r] for r in rivals if r in self.index)
+            if word in self.index and ids:
+                out[self.index[word]] = ids
         return out
 
     def top_terms(self, vector: np.ndarray, k: int = 10) -> list[tuple[str, float]]:

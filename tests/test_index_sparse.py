@@ -137,12 +137,14 @@ def test_negative_terms_exclude_or_penalise(regime):
     assert sorted(h.index for h in penalised) == sorted(touched)  # every touched doc, nothing else
 
 
-def _salient_brute(m: np.ndarray, term: int, top: int, counted=None, opposite=None) -> set[int]:
-    """Documents where fewer than `top` counted terms weigh more than `term` (and it outweighs `opposite`)."""
+def _salient_brute(m: np.ndarray, term: int, top: int, counted=None, opposite=None, rivals=()) -> set[int]:
+    """Documents where fewer than `top` counted terms weigh more than `term` (and it outweighs `opposite` and
+    `rivals`)."""
     ranked = m if counted is None else np.where(counted[None], m, 0)
     out = set()
     for d in np.flatnonzero(m[:, term] > 0):
-        if (ranked[d] > m[d, term]).sum() < top and (opposite is None or m[d, term] > m[d, opposite]):
+        if (ranked[d] > m[d, term]).sum() < top and (opposite is None or m[d, term] > m[d, opposite]) \
+                and all(m[d, term] > m[d, r] for r in rivals):
             out.add(int(d))
     return out
 
@@ -170,12 +172,18 @@ def test_negative_terms_exclude_the_documents_where_they_are_salient(regime):
     wanted = _salient_brute(m, neg, 8, counted)
     np.testing.assert_array_equal(np.sort(idx.salient_documents(neg, fewer_ranks)), sorted(wanted))
     assert wanted >= salient
-    # an opposite: `neg` is salient only where it also outweighs it
-    other = sorted(range(V), key=lambda t: -len(idx.postings(t)[0]))[1]
-    paired = Salience(8, None, {neg: other, other: neg})
-    wanted = _salient_brute(m, neg, 8, None, other)
+    # an opposite: `neg` is salient only where it also outweighs it (and its rivals), ranked to opposite_top
+    frequent = sorted(range(V), key=lambda t: -len(idx.postings(t)[0]))
+    other = frequent[1]
+    paired = Salience(8, None, {neg: other, other: neg}, opposite_top=12)
+    wanted = _salient_brute(m, neg, 12, None, other)
     np.testing.assert_array_equal(np.sort(idx.salient_documents(neg, paired)), sorted(wanted))
     assert {h.index for h in idx.search(q, k=400, negatives={neg}, salience=paired)} == touched - wanted
+    rival = max(frequent[2:30], key=lambda r: len(wanted - _salient_brute(m, neg, 12, None, other, (r,))))
+    rivalled = Salience(8, None, {neg: other, other: neg}, {neg: (rival,)}, opposite_top=12)
+    fewer = _salient_brute(m, neg, 12, None, other, (rival,))
+    np.testing.assert_array_equal(np.sort(idx.salient_documents(neg, rivalled)), sorted(fewer))
+    assert fewer < wanted
     # nothing salient: the positive query alone, through the fast paths
     none = Salience(top=0)
     assert [h.index for h in idx.search(q, k=10, negatives={neg}, salience=none)] == \

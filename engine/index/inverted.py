@@ -30,9 +30,10 @@ use often ("left") carries some weight in every motion: excluding every document
 the library. A term t is salient in document d when
   - fewer than `top` (8) of d's counted terms weigh more than t (t is among d's 8 heaviest words: with the
     vocabulary's displayable words counted, the 8 biggest words of the motion's word cloud), and
-  - when t has an opposite (left/right, forward/backward, up/down), t weighs more than it in d: a model
-    trained on captions that name sides activates both words of the pair in nearly every motion, and the
-    side it shows is the heavier one (as the audit's side balance counts it).
+  - when t has an opposite (left/right, forward/backward, up/down), t weighs more than it in d (and than its
+    rivals: "both" for left and right), and the rank above is counted to 16 instead: a model trained on
+    captions that name sides activates both words of the pair in nearly every motion, the side it shows is
+    the heavier one (as the audit's side balance counts it), and side words rank below the action's words.
 Salience(top=None) without opposites is the plain rule "every document holding t".
 
 The same class indexes captions for motion-to-text search: build it over caption vectors with
@@ -41,6 +42,7 @@ caption ids and query it with a motion vector.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -200,16 +202,18 @@ class SparseIndex:
         docs, weights = self.postings(int(term))
         if not len(docs):
             return docs
-        keep = weights >= self._salience_thresholds(salience)[docs]
         opposite = salience.opposites.get(int(term))
+        rank_rule = salience if opposite is None else replace(salience, top=salience.opposite_top)
+        keep = weights >= self._salience_thresholds(rank_rule)[docs]
         if opposite is not None:
-            other_docs, other_weights = self.postings(int(opposite))
-            other = self._buffer("opposite", np.float32, 0)
-            other[other_docs] = other_weights
-            try:
-                keep &= weights > other[docs]
-            finally:
-                other[other_docs] = 0.0
+            for rival in (opposite, *salience.rivals.get(int(term), ())):
+                other_docs, other_weights = self.postings(int(rival))
+                other = self._buffer("opposite", np.float32, 0)
+                other[other_docs] = other_weights
+                try:
+                    keep &= weights > other[docs]
+                finally:
+                    other[other_docs] = 0.0
         return docs[keep]
 
     # ------------------------------------------------------------------ searching

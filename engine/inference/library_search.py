@@ -59,7 +59,7 @@ class LibrarySearch:
         self.root = self.shipped if (self.shipped / "motions").is_dir() else cache_dir() / "index" / self.fingerprint
         self.caption_text: list[str] = [cap for c in dataset.clips for cap in c.captions]
         # what `-word` excludes: the word among a motion's 8 heaviest displayable words (and above its opposite)
-        self.salience = Salience(SALIENT_TOP, vocab.displayable, vocab.opposite_ids())
+        self.salience = Salience(SALIENT_TOP, vocab.displayable, vocab.opposite_ids(), vocab.rival_ids())
         self.lexicon = _lexicon_ids(model)   # term ids the model scores (None: the whole vocabulary)
         self.motions = _load_or_none(self.root / "motions", self.fingerprint)
         if self.motions is None:
