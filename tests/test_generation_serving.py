@@ -121,6 +121,21 @@ def test_eval_has_a_generation_section_with_every_row(run):
     assert section["rows"]["ground_truth"]["fid"]["mean"] == 0 and section["rows"]["ground_truth"]["bone_length_error"]["mean"] < 1e-6
 
 
+def test_a_generator_of_another_lexical_model_is_reported_not_a_failed_eval(run, tiny_checkpoint, tmp_path):
+    """The lexical model replaced under its generators (a retrained checkpoint before `make generators`): eval
+    still gives every lexical figure and names the generators it cannot serve."""
+    import shutil
+
+    stale = tmp_path / "stale"
+    shipped = REPO / "checkpoints" / "default"
+    shutil.copytree(shipped, stale, ignore=shutil.ignore_patterns("generator", "sopo", "evaluator", "library"))
+    for name in ("evaluator", "generator"):
+        shutil.copytree(run / name, stale / name)
+    result = Engine(checkpoint=str(stale), data=GEN_DATA).evaluate(GEN_DATA, "test", captioning=False)
+    assert "retrieval" in result and "queries" in result
+    assert result["generation"]["skipped"] and "another lexical model" in result["generation"]["unusable"]["base"]
+
+
 def test_evaluate_includes_the_generation_section(run):
     result = Engine(checkpoint=str(run), data=GEN_DATA).evaluate(GEN_DATA, "test", captioning=False)
     assert result["generation"]["order"] == ["ground_truth", "base", "sopo"] and "retrieval" in result

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..checkpoint import read_manifest
+from ..errors import MotionLexError
 from ..config import from_dict
 from ..inference.generate import GenerationService
 from ..metrics.generation import GUO_BATCH, diversity, fid, mean_and_interval, mm_dist, multimodality, r_precision
@@ -65,7 +66,14 @@ def generation_eval(service, dataset, clips, progress=None, repetitions: int | N
     clips = [c for c in clips if c.captions][: limit or None]
     if len(clips) < 2:
         return {"skipped": f"{len(clips)} captioned clips; need at least 2"}
-    loaded = {name: gens.generator(name) for name in gens.available()}
+    loaded, unusable = {}, {}
+    for name in gens.available():   # a generator of another lexical model is reported, not a failed eval
+        try:
+            loaded[name] = gens.generator(name)
+        except MotionLexError as err:
+            unusable[name] = str(err)
+    if not loaded:
+        return {"skipped": "no generator of this checkpoint can be served", "unusable": unusable}
     frames_cap = min(g.train_frames for g in loaded.values())
     real_full = [dataset.motion(c.id).joints for c in clips]
     lengths = [min(len(j) - 1, frames_cap) for j in real_full]
@@ -102,7 +110,8 @@ def generation_eval(service, dataset, clips, progress=None, repetitions: int | N
             "guidance": first.train.generator.guidance, "max_frames": frames_cap,
             "evaluator": str(service.dir / "evaluator"),
             "reward": "the lexical model's text-motion cosine (SoPo's reward; not the evaluator)",
-            "fid_reference": "the real test motions (centre-cropped to the generated lengths)"}
+            "fid_reference": "the real test motions (centre-cropped to the generated lengths)",
+            **({"unusable": unusable} if unusable else {})}
 
 
 def _aggregate(values: list[dict]) -> dict:
