@@ -8,7 +8,7 @@ import torch
 
 from engine.inference.two_part import (TWO_PART_CAPTION, best_cut, fit_threshold, join_captions,
                                        library_threshold)
-from engine.inference.library_search import TWO_PART_FILE
+from engine.inference.library_search import TWO_PART_FILE, TWO_PART_RULE
 from engine.models.config import ModelConfig
 
 
@@ -28,11 +28,11 @@ def test_the_cut_falls_where_the_words_change():
     assert same < 1e-6
 
 
-def test_the_threshold_separates_the_two_kinds_best():
-    one, two = np.array([0.0, 0.02, 0.05, 0.2]), np.array([0.1, 0.3, 0.4, 0.5])
-    t = fit_threshold(one, two)
-    assert 0.05 < t <= 0.1                                            # 3/4 of one-part below, every two-part above
-    assert (np.mean(one < t) + np.mean(two >= t)) / 2 == 0.875
+def test_the_threshold_splits_few_one_part_clips_and_needs_the_two_kinds_to_separate():
+    one = np.linspace(0.0, 0.2, 101)                                  # one-part dissimilarities
+    t = fit_threshold(one, np.linspace(0.15, 0.5, 50))
+    assert t == pytest.approx(0.19) and np.mean(one > t) <= 0.05     # 5% of one-part clips split at most
+    assert fit_threshold(one, np.linspace(0.0, 0.25, 50)) is None     # under half the two-part clips caught
 
 
 def test_joined_captions_read_as_one_sentence():
@@ -75,7 +75,7 @@ def test_the_threshold_is_learnt_once_and_kept_beside_the_index(served, tmp_path
     threshold = library.two_part_threshold()
     assert threshold is not None and 0 < threshold < 1
     saved = json.loads((library.root / TWO_PART_FILE).read_text())
-    assert saved == {"fingerprint": library.fingerprint, "threshold": threshold}
+    assert saved == {"fingerprint": library.fingerprint, "rule": TWO_PART_RULE, "threshold": threshold}
     again = library_threshold(service.model, library.dataset)
     assert again == threshold                                          # deterministic: the same clips
     (library.root / TWO_PART_FILE).write_text("{damaged")

@@ -39,7 +39,7 @@ from ..index import SALIENT_TOP, Salience, SparseIndex, parse_keywords
 from ..metrics.captioning import CiderD, tokenize_caption
 from ..vocab import Vocabulary
 from ..models.encode import encode_motions, encode_texts
-from .two_part import library_threshold
+from .two_part import RULE as TWO_PART_RULE, library_threshold
 
 _NEGATIVE = re.compile(r"(?:^|\s)-(\w+)")
 _TYPED = re.compile(r"[^\W\d_]+")   # the words typed in a free-text query (letters only)
@@ -87,12 +87,13 @@ class LibrarySearch:
         if not hasattr(self, "_two_part"):
             path = self.root / TWO_PART_FILE
             saved = _read_json(path)
-            if saved.get("fingerprint") == self.fingerprint and "threshold" in saved:
+            if saved.get("fingerprint") == self.fingerprint and saved.get("rule") == TWO_PART_RULE:
                 self._two_part = saved["threshold"]
             else:
                 self._two_part = library_threshold(self.model, self.dataset)
                 try:
-                    atomic_write_json(path, {"fingerprint": self.fingerprint, "threshold": self._two_part})
+                    atomic_write_json(path, {"fingerprint": self.fingerprint, "rule": TWO_PART_RULE,
+                                             "threshold": self._two_part})
                 except OSError:   # a read-only checkpoint folder: recomputed at the next start
                     pass
         return self._two_part
@@ -102,7 +103,7 @@ class LibrarySearch:
         `index build --ship` does)."""
         self.caption_index(progress).save(self.shipped / "captions", self.fingerprint)
         self.motions.save(self.shipped / "motions", self.fingerprint)
-        atomic_write_json(self.shipped / TWO_PART_FILE, {"fingerprint": self.fingerprint,
+        atomic_write_json(self.shipped / TWO_PART_FILE, {"fingerprint": self.fingerprint, "rule": TWO_PART_RULE,
                                                          "threshold": self.two_part_threshold()})
         return self.shipped
 
