@@ -20,7 +20,7 @@ def test_text_search_returns_hits_and_clears_the_old_view(engine):
 def test_keywords_and_a_query_without_hits(engine):
     status, rows, *_ = run_search(engine, "walk:2 circle", "keywords", 10, "synthetic", progress=NoProgress())
     assert "(keywords)" in status and rows
-    status, rows, bars, hits, gallery, plot, details = run_search(engine, "swim", "keywords", 10, "synthetic",
+    status, rows, bars, hits, gallery, plot, details = run_search(engine, "zebra", "keywords", 10, "synthetic",
                                                                    progress=NoProgress())
     assert rows == [] and hits == [] and gallery == [] and plot is None and "0 hits" in status
     assert "lexicon" in status or "no motion" in status.lower()

@@ -8,6 +8,7 @@ checkpoint loadable. Unreferenced files are removed after. The generator's write
 """
 from __future__ import annotations
 
+import io
 import importlib.metadata
 import random
 import time
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 from safetensors.torch import save
 
-from ..atomic import atomic_write, atomic_write_bytes, atomic_write_json
+from ..atomic import atomic_write_bytes, atomic_write_json
 from ..checkpoint import FORMAT, MANIFEST, base_text_hash, frozen_names
 from ..config import Config, to_dict
 from ..errors import InputError, MotionLexError
@@ -107,8 +108,10 @@ def write_checkpoint_files(directory: str | Path, cfg: Config, *, weights_prefix
     state_name = None if train_state is None else f"train_state-{tag}.pt"
     try:
         atomic_write_bytes(directory / weights, save(tensors, metadata={"format": weights_format}))
-        if train_state is not None:
-            atomic_write(directory / state_name, lambda handle: torch.save(train_state, handle))
+        if train_state is not None:   # serialised in memory: torch's zip writer turns a full disk into a RuntimeError
+            buffer = io.BytesIO()
+            torch.save(train_state, buffer)
+            atomic_write_bytes(directory / state_name, buffer.getvalue())
         atomic_write_json(directory / MANIFEST, manifest(weights, state_name))   # the commit point
     except OSError as err:   # e.g. a full disk: the old manifest still names the old, complete files
         for name in (weights, state_name):
