@@ -16,6 +16,12 @@ def engine_for(args):
     return Engine(checkpoint=args.checkpoint, data=getattr(args, "library", None) or "synthetic")
 
 
+def engine_and_motion(args):
+    """(the engine, the verb's motion file `args.file` read with its `--mapping`)."""
+    engine = engine_for(args)
+    return engine, engine.load_file(args.file, args.mapping)
+
+
 class TqdmProgress:
     """A `progress(done, total, stage)` callback drawing one tqdm bar per stage on stderr."""
 

@@ -1,7 +1,7 @@
 """`python -m engine caption FILE`: caption a BVH/npy motion, with its top terms and a baseline."""
 from __future__ import annotations
 
-from ._common import TqdmProgress, add_checkpoint_options, engine_for
+from ._common import TqdmProgress, add_checkpoint_options, engine_and_motion
 from .search import words_text
 
 
@@ -15,8 +15,7 @@ def add_parser(sub):
 
 
 def run(args) -> dict:
-    engine = engine_for(args)
-    motion = engine.load_file(args.file, args.mapping)
+    engine, motion = engine_and_motion(args)
     progress = TqdmProgress()
     result = engine.caption(motion, args.library, progress=progress)
     progress.close()

@@ -1,7 +1,7 @@
 """`python -m engine explain FILE`: the words a motion activates and its joints x time PCA map."""
 from __future__ import annotations
 
-from ._common import add_checkpoint_options, engine_for
+from ._common import add_checkpoint_options, engine_and_motion
 from .search import words_text
 
 
@@ -20,8 +20,7 @@ def add_parser(sub):
 def run(args) -> dict:
     import numpy as np
 
-    engine = engine_for(args)
-    motion = engine.load_file(args.file, args.mapping)
+    engine, motion = engine_and_motion(args)
     result = engine.explain(motion, args.components)
     pca = result.pop("pca")
     out = {"file": args.file, "frames": motion.frames, "terms": result["terms"],

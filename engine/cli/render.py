@@ -2,7 +2,7 @@
 rendered frames; --body smpl fits and draws an SMPL body (needs your licensed SMPL files, README "Rendering")."""
 from __future__ import annotations
 
-from ._common import TqdmProgress, add_checkpoint_options, engine_for
+from ._common import TqdmProgress, add_checkpoint_options, engine_and_motion
 
 
 def add_parser(sub):
@@ -20,8 +20,7 @@ def add_parser(sub):
 
 
 def run(args) -> dict:
-    engine = engine_for(args)
-    motion = engine.load_file(args.file, args.mapping)
+    engine, motion = engine_and_motion(args)
     progress = TqdmProgress()
     try:
         return engine.render_motion(motion, args.out, args.body, smpl_dir=args.smpl_dir, progress=progress)
