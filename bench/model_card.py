@@ -29,6 +29,12 @@ def dataset_name(spec: str) -> str:
     return spec.split(":", 1)[0].split("?", 1)[0]
 
 
+def spec_shown(spec: str) -> str:
+    """A dataset spec as the card shows it: the file's name, not the folder it had on the training machine."""
+    scheme, sep, rest = spec.partition(":")
+    return f"{scheme}:{Path(rest.split('?', 1)[0]).name}" if sep and rest else spec
+
+
 def evaluate_all(checkpoint: str, specs: list[str]) -> dict:
     from engine.cli._common import TqdmProgress
     from engine.facade import Engine
@@ -93,7 +99,7 @@ def generation_card(checkpoint: Path, results: dict) -> list[str]:
     train = base["config"]["train"]
     lines = ["## Text-to-motion", "",
              f"Generators: {', '.join(variants)} (the base diffusion generator and its SoPo tuning), conditioned on this "
-             f"checkpoint's lexical text encoder, trained on {', '.join(base['config']['data']['specs'])} "
+             f"checkpoint's lexical text encoder, trained on {', '.join(map(spec_shown, base['config']['data']['specs']))} "
              f"(base {train['generator']['steps']} steps, SoPo {train['sopo']['steps']} steps, `tiny` preset); scored "
              "by the separately trained evaluator (evaluator/, never used in training them). Mean ± 95% interval "
              "over the repetitions:", ""]
@@ -137,7 +143,7 @@ def model_card(checkpoint: Path, results: dict) -> str:
         f"Made by `make checkpoint` on {manifest.get('created')}; phases {', '.join(manifest.get('phases_done') or [])} "
         f"(steps {steps}), the `tiny` preset, exported as {manifest.get('dtype', 'float32')} weights.", "",
         "## Data and licence",
-        f"- Trained on: {', '.join(specs)} (training splits; data fingerprint {data}).",
+        f"- Trained on: {', '.join(map(spec_shown, specs))} (training splits; data fingerprint {data}).",
         *[f"- {line}" for line in licences],
         "- LexMLM also read the real motion-description text named at training time: "
         + (", ".join(Path(f).name for f in cfg["data"]["text_files"]) or "none") + " (KIT-ML sentences: CC BY 4.0; "
