@@ -145,7 +145,8 @@ def downloads(engine, state, progress=gr.Progress()):
         raise MotionLexError("generate a motion first")
     folder = Path(tempfile.mkdtemp(prefix="motionlex-generated-"))
     files, n = [], len(state)
-    bodies = render_files.smpl_status()["available"]   # the user's licensed SMPL files (README, "Rendering")
+    smpl = render_files.smpl_status()   # the user's licensed SMPL files (README, "Rendering")
+    bodies = smpl["available"]
     for i, (model, item) in enumerate(state.items()):
         stem = f"{model}-seed{item['seed']}"
         progress((i, n), desc=f"writing {stem}")
@@ -160,7 +161,7 @@ def downloads(engine, state, progress=gr.Progress()):
     return [str(f) for f in files], (f"{len(files)} files: .npy (canonical joints), .bvh (for Blender), "
                                     ".gif and .mp4 (rendered skeletons)"
                                     + (", -smpl.mp4 (the fitted SMPL body)." if bodies else
-                                       f". {render_files.smpl_status()['message']}."))
+                                       f". {smpl['message']}."))
 
 
 def intro(engine) -> str:

@@ -24,7 +24,6 @@ and, for a side or direction word, heavier than its opposite (engine/index/inver
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +36,7 @@ from ..data.cache import cache_dir
 from ..errors import InputError, MotionLexError
 from ..index import SALIENT_TOP, Salience, SparseIndex, parse_keywords
 from ..metrics.captioning import CiderD, tokenize_caption
+from ..run_records import read_json
 from ..vocab import Vocabulary
 from ..models.encode import encode_motions, encode_texts
 from .two_part import RULE as TWO_PART_RULE, library_threshold
@@ -86,7 +86,8 @@ class LibrarySearch:
         captions (inference/two_part.py), computed once and kept beside the index."""
         if not hasattr(self, "_two_part"):
             path = self.root / TWO_PART_FILE
-            saved = _read_json(path)
+            saved = read_json(path)
+            saved = saved if isinstance(saved, dict) else {}
             if saved.get("fingerprint") == self.fingerprint and saved.get("rule") == TWO_PART_RULE:
                 self._two_part = saved["threshold"]
             else:
@@ -267,11 +268,3 @@ def nearest_captions(search: LibrarySearch, vector: np.ndarray, k: int,
                 "score": round(hits[0].score, 4)}
     return baseline, [list(search.clips[h.id].captions) for h in hits]
 
-
-def _read_json(path: Path) -> dict:
-    """A small JSON file of ours, or {} when it is absent or damaged (it is then recomputed)."""
-    try:
-        value = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
