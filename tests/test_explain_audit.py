@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from engine.data.audit import audit, caption_style, important_terms, usage_gaps
-from engine.evaluation.fidelity import content_fidelity, label_action, label_side, side_fidelity
+from engine.evaluation.fidelity import content_fidelity, label_action, label_side, side_fidelity, word_forms
 from engine.explain import disagreement, pca_intensities
 from engine.vocab import Vocabulary
 
@@ -41,6 +41,16 @@ def test_side_and_content_fidelity(vocab):
     assert content["per_word"]["raise"] == 50.0 and "per_group" not in content
     grouped = content_fidelity(vectors, ["raise", "raise", "wave"], vocab, ["raise-left", "raise-left", "wave-both"])
     assert grouped["per_group"] == {"raise-left": 50.0, "wave-both": 100.0}
+
+
+def test_content_fidelity_reads_every_form_of_the_action_verb(vocab):
+    # Captions say "a person sits down": a vector naming "sits" names the action, though "sit" itself is 0.
+    vectors = np.stack([vec(vocab, sits=1.0, walk=0.5), vec(vocab, sitting=0.2, walks=0.9),
+                        vec(vocab, looking=0.4, walk=0.3), vec(vocab, walking=0.7, sit=0.1)])
+    content = content_fidelity(vectors, ["sit", "sit", "look", "walk"], vocab)
+    assert content["per_word"] == {"look": 100.0, "sit": 50.0, "walk": 100.0}
+    assert content["content"] == 75.0
+    assert set(word_forms("sit", vocab)) == {vocab.id("sit"), vocab.id("sits"), vocab.id("sitting")}
 
 
 def test_pca_intensities_find_the_moving_joint():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.procedural.captions import gerund, third_person
 from ..vocab import Vocabulary
 
 SIDES = ("left", "right")
@@ -55,24 +56,35 @@ def side_fidelity(vectors: np.ndarray, sides: list[str | None], vocab: Vocabular
     }
 
 
+def word_forms(word: str, vocab: Vocabulary) -> list[int]:
+    """Ids of the forms of an action verb the vocabulary holds whole: base, third person, -ing ("sit", "sits",
+    "sitting"). Captions say "a person sits down", so a motion's vector names the action as "sits" as often as
+    "sit"; a word-piece form ("jog" is split, "jogging" is whole) is not a term to weigh."""
+    ids = {vocab.id(form) for form in (word, third_person(word), gerund(word))}
+    return sorted(i for i in ids if i is not None)
+
+
 def content_fidelity(vectors: np.ndarray, actions: list[str | None], vocab: Vocabulary,
                      groups: list[str | None] | None = None) -> dict:
     """Share of takes whose own action word outweighs every other action word present in the set; with
-    `groups` (e.g. Bandai's contents) the share per group too ("per_group")."""
-    # Action words the vocabulary holds whole ('squat' is split into word-pieces: not a term to weigh).
-    words = sorted({ACTION_WORD[a] for a in actions if a in ACTION_WORD and vocab.id(ACTION_WORD[a]) is not None})
-    ids = np.array([vocab.id(w) for w in words])
+    `groups` (e.g. Bandai's contents) the share per group too ("per_group").
+
+    An action word's weight is the largest over its forms (word_forms: "sit", "sits", "sitting")."""
+    words = sorted({ACTION_WORD[a] for a in actions if a in ACTION_WORD and word_forms(ACTION_WORD[a], vocab)})
+    forms = [word_forms(w, vocab) for w in words]
     hits, per_word, per_group = [], {w: [] for w in words}, {}
     for i, (vec, action) in enumerate(zip(vectors, actions)):
         word = ACTION_WORD.get(action)
         if word not in per_word:
             continue
-        winner = words[int(np.argmax(vec[ids]))] if vec[ids].max() > 0 else None
+        weights = np.array([vec[f].max() for f in forms])
+        winner = words[int(np.argmax(weights))] if weights.max() > 0 else None
         hits.append(winner == word)
         per_word[word].append(winner == word)
         if groups is not None and groups[i] is not None:
             per_group.setdefault(groups[i], []).append(winner == word)
-    out = {"content": _percent(hits), "n": len(hits), "per_word": {w: _percent(h) for w, h in per_word.items()}}
+    out = {"content": _percent(hits), "n": len(hits),
+           "per_word": {w: _percent(h) for w, h in per_word.items()}}
     if per_group:
         out["per_group"] = {g: _percent(h) for g, h in sorted(per_group.items())}
     return out
