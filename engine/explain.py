@@ -22,13 +22,18 @@ def pca_intensities(features: np.ndarray, components: int = 3) -> dict:
     t, j, c = features.shape
     flat = features.reshape(t * j, c).astype(np.float64)
     flat -= flat.mean(axis=0, keepdims=True)
-    # SVD of the centred samples: rows of vt are the principal axes.
-    _, singular, vt = np.linalg.svd(flat, full_matrices=False)
-    k = min(components, vt.shape[0])
-    proj = flat @ vt[:k].T                                  # (T*J, k)
+    # Principal axes = eigenvectors of the (C, C) scatter matrix, largest first: the same axes as an SVD of the
+    # (T*J, C) samples at a fraction of its cost (C is small, T*J is thousands; an SVD took ~0.5 s a motion).
+    variance, axes = np.linalg.eigh(flat.T @ flat)
+    order = np.argsort(variance)[::-1]
+    variance, axes = np.clip(variance[order], 0.0, None), axes[:, order]
+    k = min(components, c, t * j)
+    proj = flat @ axes[:, :k]                               # (T*J, k)
+    # An axis's sign is arbitrary: orient each so that its most extreme sample is at intensity 1.
+    extreme = proj[np.abs(proj).argmax(axis=0), np.arange(k)]
+    proj *= np.where(extreme < 0, -1.0, 1.0)
     lo, hi = proj.min(axis=0), proj.max(axis=0)
     scaled = (proj - lo) / np.where(hi - lo > 1e-12, hi - lo, 1.0)
-    variance = singular ** 2
     return {
         "intensities": scaled.T.reshape(k, t, j).astype(np.float32),
         "explained_variance": (variance[:k] / max(variance.sum(), 1e-12)).tolist(),

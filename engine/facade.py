@@ -86,7 +86,9 @@ class Engine(ViewsMixin, RunsMixin):
         """The loaded checkpoint (engine.inference.service.ModelService), loaded once."""
         with self._service_lock:
             if self._service is None:
+                from .blas_threads import blas_on_one_thread
                 from .inference.service import ModelService
+                blas_on_one_thread()   # a serving process: small numpy requests beside torch (blas_threads.py)
                 self._service = ModelService(self.checkpoint)
             return self._service
 

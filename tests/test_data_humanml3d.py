@@ -75,6 +75,15 @@ def test_fingerprint_is_stable_and_changes_with_captions(tmp_path):
     assert open_dataset(f"humanml3d:{root}").fingerprint() != first
 
 
+def test_fingerprint_is_kept_until_the_clip_list_grows(tmp_path):
+    from dataclasses import replace
+    dataset = open_dataset(f"humanml3d:{make_humanml3d_folder(tmp_path / 'h3d')}")
+    first = dataset.fingerprint()
+    assert dataset.fingerprint() == first and dataset._fingerprint == (len(dataset.clips), first)
+    dataset.clips.append(replace(dataset.clips[0], id="extra"))   # as a constructor appending clips
+    assert dataset.fingerprint() != first
+
+
 def test_kitml_21_joints_in_millimetres_at_12_5_fps(tmp_path):
     root = tmp_path / "kit"
     (root / "new_joints").mkdir(parents=True)

@@ -65,6 +65,22 @@ def test_pca_intensities_find_the_moving_joint():
     assert out["explained_variance"][0] > 0.9
 
 
+def test_pca_intensities_match_an_svd_of_the_samples():
+    rng = np.random.default_rng(1)
+    feats = rng.normal(size=(30, 22, 16)) * np.linspace(3, 0.1, 16)   # distinct variances: unique axes
+    out = pca_intensities(feats, components=3)
+    flat = feats.reshape(-1, 16) - feats.reshape(-1, 16).mean(axis=0)
+    _, singular, vt = np.linalg.svd(flat, full_matrices=False)
+    share = singular ** 2 / (singular ** 2).sum()
+    assert np.allclose(out["explained_variance"], share[:3])
+    for axis in range(3):   # the same intensities up to the axis's sign (a flip maps x to 1 - x)
+        proj = flat @ vt[axis]
+        ref = ((proj - proj.min()) / (proj.max() - proj.min())).reshape(30, 22)
+        got = out["intensities"][axis]
+        assert min(np.abs(got - ref).max(), np.abs(got - (1 - ref)).max()) < 1e-5
+        assert abs(got.reshape(-1)[np.abs(proj).argmax()] - 1.0) < 1e-6   # the extreme sample is at 1
+
+
 def test_disagreement_names_unsaid_and_unseen_words(vocab):
     motion = vec(vocab, run=2.0, left=1.0, arm=0.5)
     caption_v = vec(vocab, walks=1.5, slowly=2.0, left=1.0)

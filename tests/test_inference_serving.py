@@ -319,3 +319,22 @@ def test_warm_up_leaves_nothing_for_the_first_search_and_caption(tiny_checkpoint
     assert engine.search("walk", keywords=True)["hits"]
     assert engine.caption(engine.clip(None, engine.dataset().clips[1].id))["caption"]
     assert built == []
+
+
+def test_a_serving_engine_runs_numpy_blas_on_one_thread(engine):
+    from threadpoolctl import threadpool_info
+    engine.service()
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
+def test_the_served_caption_encodes_its_candidates_once(engine, monkeypatch):
+    """Guided and decoder-alone choices read one set of candidate cosines (Candidates.agreement)."""
+    import engine.inference.captioner as captioner
+    calls = []
+    real = captioner.lexical_agreement
+    monkeypatch.setattr(captioner, "lexical_agreement", lambda *a: calls.append(1) or real(*a))
+    motion = engine.clip(DATA, engine.dataset().clips[1].id)
+    service = engine.service()
+    out = service.caption(service.encode(motion.joints), service.library(engine.dataset()), two_part=False)
+    assert out["guide_captions"] > 0 and len(calls) == 1

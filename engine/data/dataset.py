@@ -32,6 +32,7 @@ class Dataset:
         self.spec = spec
         self.clips: list[Clip] = clips or []
         self._by_id: dict[str, Clip] | None = None
+        self._fingerprint: tuple[int, str] | None = None   # (clip count it was computed for, fingerprint)
         self._motions: OrderedDict[str, Motion] = OrderedDict()
 
     # -- what a subclass provides -------------------------------------------------------
@@ -82,12 +83,17 @@ class Dataset:
         return SplitView(self, split)
 
     def fingerprint(self) -> str:
-        """Stable hash of the clip list and the source: checkpoints and indexes record it."""
+        """Stable hash of the clip list and the source: checkpoints and indexes record it. Kept once computed
+        (every served request asks for it; hashing 2,000 clips' JSON took ~80 ms) until the clip list grows,
+        as a constructor appending clips does."""
+        if self._fingerprint is not None and self._fingerprint[0] == len(self.clips):
+            return self._fingerprint[1]
         digest = hashlib.sha256()
         digest.update(json.dumps([CODE_VERSION, self.name, self.source_fingerprint()]).encode())
         for clip in self.clips:
             digest.update(json.dumps(clip.key(), sort_keys=True).encode())
-        return digest.hexdigest()[:20]
+        self._fingerprint = (len(self.clips), digest.hexdigest()[:20])
+        return self._fingerprint[1]
 
     def search_captions(self, words: str | list[str]) -> list[Clip]:
         """Clips whose captions (together) contain every word: case-insensitive, whole words."""

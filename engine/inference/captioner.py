@@ -29,7 +29,7 @@ validation split; bench/RESULTS.md ("Captioning: how the defaults were chosen") 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -66,6 +66,14 @@ class Candidates:
     log_prob: torch.Tensor    # (B, per_motion) mean log-probability of each candidate's words
     lengths: list[list[int]]  # (B, per_motion) the word-piece count each was decoded at
     decoded: torch.Tensor     # (B, len(lexicon)) the vectors the decoder read
+    _agreement: tuple | None = field(default=None, repr=False, compare=False)
+
+    def agreement(self, model) -> tuple[dict[str, int], torch.Tensor]:
+        """({distinct text: column}, (distinct, B) lexical_agreement with the decoded vectors), computed once:
+        the served captioner chooses twice among the same candidates (guided, and the decoder alone)."""
+        if self._agreement is None:
+            self._agreement = _distinct_agreement(model, self.texts, self.decoded)
+        return self._agreement
 
 
 @torch.no_grad()
@@ -137,22 +145,21 @@ def choose(model, found: Candidates, select: str = "lexical", consensus: float =
     B = found.decoded.shape[0]
     if neighbours is not None and len(neighbours.captions) != B:
         raise ValueError(f"{len(neighbours.captions)} neighbour caption lists for {B} motions")
-    picked = (_lexical_choice(model, found.texts, found.decoded, consensus, neighbours, neighbour_weight)
-              if select == "lexical" else found.log_prob).argmax(1)
+    picked = (_lexical_choice(model, found.texts, found.decoded, consensus, neighbours, neighbour_weight,
+                              found.agreement(model)) if select == "lexical" else found.log_prob).argmax(1)
     per_motion = found.log_prob.shape[1]
     return [Caption(text=found.texts[b * per_motion + int(j)], log_prob=float(found.log_prob[b, j]),
                     length=found.lengths[b][int(j)]) for b, j in enumerate(picked)]
 
 
 def _lexical_choice(model, texts: list[str], p: torch.Tensor, consensus: float,
-                    neighbours: NeighbourCaptions | None, neighbour_weight: float) -> torch.Tensor:
+                    neighbours: NeighbourCaptions | None, neighbour_weight: float, agreement=None) -> torch.Tensor:
     """(B, candidates) selection scores: agreement with the decoded vector + consensus x agreement with the
     motion's other candidates [+ neighbour_weight x CIDEr-D against the neighbours' captions]. Lengths
-    often finish as the same text, so each distinct text is encoded once."""
+    often finish as the same text, so each distinct text is encoded once (or not at all when `agreement`,
+    Candidates.agreement, already holds the cosines)."""
     per_motion = len(texts) // p.shape[0]
-    distinct = list(dict.fromkeys(texts))
-    column = {t: i for i, t in enumerate(distinct)}
-    cosines = lexical_agreement(model, distinct, p)   # (len(distinct), B)
+    column, cosines = agreement or _distinct_agreement(model, texts, p)   # cosines: (distinct texts, B)
     scores = torch.empty(p.shape[0], per_motion)
     for b in range(p.shape[0]):
         group = texts[b * per_motion:(b + 1) * per_motion]
@@ -163,6 +170,12 @@ def _lexical_choice(model, texts: list[str], p: torch.Tensor, consensus: float,
             total += neighbour_weight * neighbours.cider.scores_against(group, neighbours.captions[b])
         scores[b] = torch.from_numpy(total)
     return scores
+
+
+def _distinct_agreement(model, texts: list[str], p: torch.Tensor) -> tuple[dict[str, int], torch.Tensor]:
+    """({distinct text: column}, lexical_agreement of the distinct texts with p): each text encoded once."""
+    distinct = list(dict.fromkeys(texts))
+    return {t: i for i, t in enumerate(distinct)}, lexical_agreement(model, distinct, p)
 
 
 @torch.no_grad()
