@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
 
+from generation_tables import physical_table, rows_table  # noqa: E402
 from results import machine_line, write_section  # noqa: E402
 
 STAGES = {"evaluator": ("evaluator", []), "generator": ("generator", []),
@@ -122,14 +123,8 @@ def main(argv=None) -> dict:
     return result
 
 
-def _cell(v: dict, key: str) -> str:
-    return f"{v[key]['mean']:.3f} ± {v[key]['interval']:.3f}" if key in v else "-"
-
-
 def markdown(r: dict) -> str:
     ev = r["evaluation"]
-    keys = ("top1", "top2", "top3", "mm_dist", "fid", "diversity", "multimodality", "skating_ratio", "jitter_ms2",
-            "reward")
     lines = [f"## {', '.join(r['stages'][1:])}: scored by the independent evaluator (bench/bench_sopo.py --stages "
              f"{','.join(r['stages'])})", "",
              machine_line() + " One thread.", "",
@@ -137,10 +132,9 @@ def markdown(r: dict) -> str:
              f"{' '.join(r['overrides'])}; {ev['prompts']} test prompts x {ev['repetitions']} repetitions, "
              f"R-precision in batches of {ev['r_precision_batch']}, {ev['sampling_steps']} DDIM steps, guidance "
              f"{ev['guidance']}, multimodality from {ev['multimodality']['samples']} samples of "
-             f"{ev['multimodality']['prompts']} prompts. Mean ± 95% interval.", "",
-             "| row | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-    for name in ev["order"]:
-        lines.append(f"| {name} | " + " | ".join(_cell(ev["rows"][name], k) for k in keys) + " |")
+             f"{ev['multimodality']['prompts']} prompts. Mean ± 95% interval.", "", *rows_table(ev),
+             "", "Physical checks against the data's (the generation issue's bar: 1.5x, 2 cm, 5%):", "",
+             *physical_table(ev)]
     lines += ["", "Gain over the base generator (reward = the lexical model's score the tuning optimised; the "
               "rest is the evaluator's view, which training never saw):", "",
               "| variant | " + " | ".join(WATCH) + " |", "|---" * (len(WATCH) + 1) + "|"]

@@ -1,0 +1,25 @@
+"""The generation benchmarks' tables: rows with intervals, physical checks as multiples of the data's."""
+import importlib.util
+from pathlib import Path
+
+_spec = importlib.util.spec_from_file_location(
+    "generation_tables", Path(__file__).resolve().parents[1] / "bench" / "generation_tables.py")
+tables = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tables)
+
+
+def _row(**means):
+    return {k: {"mean": v, "interval": 0.01} for k, v in means.items()}
+
+
+def test_physical_table_gives_multiples_of_the_data_and_the_verdict():
+    physical = dict(penetration_max_m=0.004, bone_length_error=0.013)
+    evaluation = {"order": ["ground_truth", "base", "smooth"], "rows": {
+        "ground_truth": _row(skating_ratio=0.1, jitter_ms2=5.0, penetration_max_m=0.0, bone_length_error=0.0),
+        "base": _row(skating_ratio=0.2, jitter_ms2=19.0, **physical),
+        "smooth": _row(skating_ratio=0.14, jitter_ms2=7.0, **physical)}}
+    lines = tables.physical_table(evaluation)
+    assert lines[2] == "| base | 2.00 | 3.80 | 0.004 | 1.3% | no |"
+    assert lines[3] == "| smooth | 1.40 | 1.40 | 0.004 | 1.3% | yes |"
+    rows = tables.rows_table(evaluation, keys=("skating_ratio",))
+    assert rows[2] == "| ground_truth | 0.100 ± 0.010 |" and rows[3] == "| base | 0.200 ± 0.010 |"
