@@ -89,6 +89,9 @@ class SopoConfig(_Steps):
     sampling_steps: int = 50    # DDIM steps of the online samples (fewer than serving on a CPU)
     sampling_guidance: float = 2.5
     reward_map: str = "identity"   # models/reward.REWARD_MAPS: r = cos, or (1 + cos) / 2
+    # The denoising error the preference terms compare (train/sopo_error.py): "features" (the papers') or
+    # "generator_loss" (the base's training loss, with MDM's geometric terms at train.generator's weights).
+    error: str = "features"
 
     def __post_init__(self):
         super().__post_init__()
@@ -100,6 +103,8 @@ class SopoConfig(_Steps):
             raise SpecError("train.sopo.sampling_steps must be in 1..1000")
         if self.reward_map not in ("identity", "half"):
             raise SpecError("train.sopo.reward_map must be 'identity' or 'half'")
+        if self.error not in ("features", "generator_loss"):
+            raise SpecError("train.sopo.error must be 'features' or 'generator_loss'")
 
     @property
     def folder(self) -> str:

@@ -96,7 +96,8 @@ def test_online_dpo_and_the_sentence_condition_train_into_their_own_folders(tmp_
         train(cfg, [GEN_DATA], "generator", tmp_path)
 
 
-def test_the_reference_stays_frozen_while_the_policy_moves(tiny_checkpoint, tmp_path_factory):
+@pytest.mark.parametrize("error", ["features", "generator_loss"])
+def test_the_reference_stays_frozen_while_the_policy_moves(tiny_checkpoint, tmp_path_factory, error):
     from dataclasses import replace
 
     from engine.models.text_condition import TextCondition
@@ -108,7 +109,8 @@ def test_the_reference_stays_frozen_while_the_policy_moves(tiny_checkpoint, tmp_
     run = trained_run(tmp_path_factory, tiny_checkpoint)
     base = load_generator(run / "generator")
     lexical = load_checkpoint(run)[0]
-    cfg = gen_config(tiny_checkpoint, ["train.sopo.lr=1e-3", "train.sopo.tau=2"])   # tau 2: every row "valuable"
+    cfg = gen_config(tiny_checkpoint, ["train.sopo.lr=1e-3", "train.sopo.tau=2",   # tau 2: every row "valuable"
+                                       f"train.sopo.error={error}"])
     cfg = replace(cfg, generator=base.config.generator)
     ds = open_dataset(GEN_DATA)
     data = FeatureClips(ds, ds.split("train"), base.train_frames, normalizer=base.normalizer)

@@ -147,3 +147,40 @@ def test_reference_errors_carry_no_graph_even_for_a_trainable_module():
     assert torch.allclose(e, er)
     x_t = CosineSchedule(1000).q_sample(x0, t, noise)
     assert torch.allclose(e, denoising_error(f(x_t, t), x0, mask))
+
+
+def test_the_generator_loss_error_is_the_base_training_loss_per_sample():
+    """train.sopo.error=generator_loss: each row's error is that row's generator_loss with the generator's weights;
+    "features" is the papers' feature error."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from engine.config import preset
+    from engine.models.generator import generator_loss, masked_mse
+    from engine.train.sopo_error import denoising_error_fn
+
+    cfg = preset("tiny")
+    normalizer = SimpleNamespace(mean=np.zeros(263, np.float32), std=np.ones(263, np.float32) * 0.1)
+    assert denoising_error_fn(cfg, normalizer, torch.device("cpu")) is masked_mse
+    cfg = replace(cfg, train=replace(cfg.train, sopo=replace(cfg.train.sopo, error="generator_loss")))
+    fn = denoising_error_fn(cfg, normalizer, torch.device("cpu"))
+    torch.manual_seed(0)
+    x0, x0_hat = torch.randn(3, 12, 263), torch.randn(3, 12, 263)
+    mask = torch.ones(3, 12, dtype=torch.bool)
+    mask[2, 8:] = False
+    per_row = fn(x0_hat, x0, mask)
+    g = cfg.train.generator
+    assert g.w_vel > 0 and g.w_foot > 0
+    for row in range(3):
+        alone, parts = generator_loss(x0_hat[row:row + 1], x0[row:row + 1], mask[row:row + 1],
+                                      to_joints=_decoder(normalizer),
+                                      w_pos=g.w_pos, w_vel=g.w_vel, w_foot=g.w_foot)
+        assert per_row[row].item() == pytest.approx(alone.item(), rel=1e-5)
+        assert per_row[row].item() > parts["simple"] * 1.0001    # the geometric terms count
+
+
+def _decoder(normalizer):
+    from engine.models.features_torch import FeatureDecoder
+    return FeatureDecoder(normalizer.mean, normalizer.std, torch.device("cpu"))

@@ -191,6 +191,37 @@ def masked_mse(x_hat: torch.Tensor, x: torch.Tensor, frame_mask: torch.Tensor) -
     return (sq * w).sum(1) / w.sum(1).clamp_min(1)
 
 
+def geometric_terms(x0_hat: torch.Tensor, x0: torch.Tensor, frame_mask: torch.Tensor, to_joints, w_pos: float = 0.0,
+                    w_vel: float = 0.0, w_foot: float = 0.0, foot_joints=FEET,
+                    contact_threshold: float = 0.01) -> dict[str, torch.Tensor]:
+    """Per-sample (B,) terms of generator_loss: "simple", and each geometric term whose weight is > 0."""
+    frame_mask = frame_mask.bool()
+    parts = {"simple": masked_mse(x0_hat, x0, frame_mask)}
+    if max(w_pos, w_vel, w_foot) > 0:
+        if to_joints is None:
+            raise ValueError("geometric losses (w_pos, w_vel, w_foot > 0) need a to_joints function")
+        j_hat, j = to_joints(x0_hat), to_joints(x0).detach()
+        pairs = frame_mask[:, 1:] & frame_mask[:, :-1]
+        v_hat, v = j_hat[:, 1:] - j_hat[:, :-1], j[:, 1:] - j[:, :-1]
+        if w_pos > 0:
+            parts["pos"] = masked_mse(j_hat, j, frame_mask)
+        if w_vel > 0:
+            parts["vel"] = masked_mse(v_hat, v, pairs)
+        if w_foot > 0:
+            feet = list(foot_joints)
+            contact = (v[:, :, feet].norm(dim=-1) < contact_threshold).to(v.dtype)   # (B, T-1, 4)
+            moved = v_hat[:, :, feet] * contact[..., None]
+            parts["foot"] = masked_mse(moved, torch.zeros_like(moved), pairs)
+    return parts
+
+
+def weighted_terms(parts: dict[str, torch.Tensor], w_pos: float = 0.0, w_vel: float = 0.0,
+                   w_foot: float = 0.0) -> torch.Tensor:
+    """simple + w_pos pos + w_vel vel + w_foot foot, term by term (per sample or batch means alike)."""
+    weights = {"simple": 1.0, "pos": w_pos, "vel": w_vel, "foot": w_foot}
+    return sum(weights[k] * v for k, v in parts.items())
+
+
 def generator_loss(x0_hat: torch.Tensor, x0: torch.Tensor, frame_mask: torch.Tensor, to_joints=None,
                    w_pos: float = 0.0, w_vel: float = 0.0, w_foot: float = 0.0, foot_joints=FEET,
                    contact_threshold: float = 0.01) -> tuple[torch.Tensor, dict]:
@@ -202,26 +233,10 @@ def generator_loss(x0_hat: torch.Tensor, x0: torch.Tensor, frame_mask: torch.Ten
       L_vel  = ||(J(x0)_{i+1} - J(x0)_i) - (J(x0_hat)_{i+1} - J(x0_hat)_i)||^2   (both frames real)
       L_foot = ||(J(x0_hat)_{i+1} - J(x0_hat)_i) * f_i||^2 over the foot joints, f_i = 1 where the ground-truth
                foot moves less than `contact_threshold` per frame (MDM's contact rule; metres at 20 fps).
-    Each term is a per-sample mean (MDM's masked_l2), then a batch mean. A weight of 0 skips the term.
-    Returns (total, parts) with parts mapping the computed terms to floats.
+    Each term is a per-sample mean (MDM's masked_l2; geometric_terms), then a batch mean. A weight of 0 skips
+    the term. Returns (total, parts) with parts mapping the computed terms to floats.
     """
-    frame_mask = frame_mask.bool()
-    parts = {"simple": masked_mse(x0_hat, x0, frame_mask).mean()}
-    if max(w_pos, w_vel, w_foot) > 0:
-        if to_joints is None:
-            raise ValueError("geometric losses (w_pos, w_vel, w_foot > 0) need a to_joints function")
-        j_hat, j = to_joints(x0_hat), to_joints(x0).detach()
-        pairs = frame_mask[:, 1:] & frame_mask[:, :-1]
-        v_hat, v = j_hat[:, 1:] - j_hat[:, :-1], j[:, 1:] - j[:, :-1]
-        if w_pos > 0:
-            parts["pos"] = masked_mse(j_hat, j, frame_mask).mean()
-        if w_vel > 0:
-            parts["vel"] = masked_mse(v_hat, v, pairs).mean()
-        if w_foot > 0:
-            feet = list(foot_joints)
-            contact = (v[:, :, feet].norm(dim=-1) < contact_threshold).to(v.dtype)   # (B, T-1, 4)
-            moved = v_hat[:, :, feet] * contact[..., None]
-            parts["foot"] = masked_mse(moved, torch.zeros_like(moved), pairs).mean()
-    weights = {"simple": 1.0, "pos": w_pos, "vel": w_vel, "foot": w_foot}
-    total = sum(weights[k] * v for k, v in parts.items())
+    parts = {k: v.mean() for k, v in geometric_terms(x0_hat, x0, frame_mask, to_joints, w_pos, w_vel, w_foot,
+                                                      foot_joints, contact_threshold).items()}
+    total = weighted_terms(parts, w_pos, w_vel, w_foot)
     return total, {k: float(v.detach()) for k, v in parts.items()}

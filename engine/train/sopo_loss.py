@@ -41,14 +41,16 @@ def frozen_copy(module: nn.Module) -> nn.Module:
 
 
 def policy_and_reference_errors(policy_fn, reference_fn, schedule: CosineSchedule, x0: torch.Tensor,
-                                t: torch.Tensor, noise: torch.Tensor, frame_mask: torch.Tensor):
-    """(err_policy, err_ref), each (B,), for x_t = q_sample(x0, t, noise); fn(x_t, t) -> x0_hat.
+                                t: torch.Tensor, noise: torch.Tensor, frame_mask: torch.Tensor,
+                                error_fn=denoising_error):
+    """(err_policy, err_ref), each (B,), for x_t = q_sample(x0, t, noise); fn(x_t, t) -> x0_hat; error_fn(x0_hat,
+    x0, frame_mask) -> (B,) (train/sopo_error.py: the feature error, or the base's whole training loss).
 
     The reference runs under no_grad, so it neither builds a graph nor receives gradients."""
     x_t = schedule.q_sample(x0, t, noise)
-    err_policy = denoising_error(policy_fn(x_t, t), x0, frame_mask)
+    err_policy = error_fn(policy_fn(x_t, t), x0, frame_mask)
     with torch.no_grad():
-        err_ref = denoising_error(reference_fn(x_t, t), x0, frame_mask)
+        err_ref = error_fn(reference_fn(x_t, t), x0, frame_mask)
     return err_policy, err_ref
 
 

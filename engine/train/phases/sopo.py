@@ -6,7 +6,9 @@ Per batch of (x_w from the dataset, caption c), with the frozen reference pi_ref
   2. their rewards r(x^k, c): each decoded to joints (features_to_joints), scored by the lexical model
      against c (models/reward.py; the lexical model is the reward, never the evaluator);
   3. x_l = the lowest-reward sample (line 6); beta_w = beta (C - min_k cos(x_w, x^k)) (line 5);
-  4. one t and one noise for both motions, denoising errors of policy and reference, sopo_loss (lines 7-10).
+  4. one t and one noise for both motions, denoising errors of policy and reference, sopo_loss (lines 7-10);
+     the error is the feature error (the papers') or the base's whole training loss (train.sopo.error,
+     train/sopo_error.py).
 Modes through the same code (train/sopo_loss.choose_pair): "online" takes the best and the worst of the K
 policy samples as (x_w, x_l), "offline" the best and the worst of K samples drawn from the base generator
 before training and then fixed (drawn per (clip, caption) with a seed of its own on first use, which is the
@@ -24,6 +26,7 @@ from ...models.text_to_motion import decode, generator_seed, repeat_condition, s
 from ..batching import stable_seed, to_device
 from ..feature_data import FeatureBatcher, FeatureClips
 from ..generator_checkpoint import save_generator
+from ..sopo_error import denoising_error_fn
 from ..sopo_loss import choose_pair, dpo_loss, frozen_copy, policy_and_reference_errors, preference_weight, sopo_loss
 
 
@@ -45,6 +48,7 @@ class SopoPhase:
         self.policy.requires_grad_(True)
         self.reference = frozen_copy(base.model).to(device)
         self.batcher = FeatureBatcher(data, self.pcfg.batch_size, cfg.train.seed, self.name)
+        self.error_fn = denoising_error_fn(cfg, data.normalizer, device)
         self._pairs: dict = {}
 
     def batch(self, step: int) -> dict:
@@ -95,8 +99,8 @@ class SopoPhase:
         noise = torch.randn_like(x0)
         policy_fn = lambda x_t, t_: self.policy.denoiser(x_t, t_, mask, **cond)  # noqa: E731
         reference_fn = lambda x_t, t_: self.reference.denoiser(x_t, t_, mask, **cond)  # noqa: E731
-        errs_w = policy_and_reference_errors(policy_fn, reference_fn, schedule, x_w, t, noise, mask)
-        errs_l = policy_and_reference_errors(policy_fn, reference_fn, schedule, x_l, t, noise, mask)
+        errs_w = policy_and_reference_errors(policy_fn, reference_fn, schedule, x_w, t, noise, mask, self.error_fn)
+        errs_l = policy_and_reference_errors(policy_fn, reference_fn, schedule, x_l, t, noise, mask, self.error_fn)
         if mode == "sopo":
             beta_w = preference_weight(x_w, samples, p.beta, p.C, mask)
             loss, parts = sopo_loss(*errs_w, *errs_l, reward_l, p.tau, p.beta, beta_w, p.dpo_scale)
