@@ -194,9 +194,12 @@ def main(argv=None) -> int:
     if args.card_only:
         results = json.loads((checkpoint / "eval.json").read_text())
     else:
+        fresh = evaluate_all(str(checkpoint), args.data)
+        # Read what to keep only now, after the evaluation: a card run on another dataset at the same time (each
+        # with --merge) has written its entry meanwhile and keeps it.
         earlier = json.loads((checkpoint / "eval.json").read_text()) \
             if args.merge and (checkpoint / "eval.json").is_file() else {}
-        results = {**earlier, **evaluate_all(str(checkpoint), args.data)}
+        results = {**earlier, **fresh}
         tmp = checkpoint / "eval.json.tmp"
         tmp.write_text(json.dumps(results, indent=1, default=float))
         tmp.replace(checkpoint / "eval.json")
