@@ -2,7 +2,7 @@
 
 What a request asks of numpy's BLAS is small (a PCA of one motion's features, a few hundred dot products), and
 OpenBLAS's worker threads spin while they wait: on a 2-core machine with a training run beside the app, the
-PCA of the Caption & Explain view took 0.5-1.1 s with OpenBLAS's default two threads and ~10 ms with one
+PCA of the Caption & Explain view took 0.9-1.1 s with OpenBLAS's default two threads and ~11 ms with one
 (bench/RESULTS.md, "Caption & Explain"). torch's own threads are not affected.
 """
 from __future__ import annotations

@@ -23,7 +23,7 @@ def pca_intensities(features: np.ndarray, components: int = 3) -> dict:
     flat = features.reshape(t * j, c).astype(np.float64)
     flat -= flat.mean(axis=0, keepdims=True)
     # Principal axes = eigenvectors of the (C, C) scatter matrix, largest first: the same axes as an SVD of the
-    # (T*J, C) samples at a fraction of its cost (C is small, T*J is thousands; an SVD took ~0.5 s a motion).
+    # (T*J, C) samples at less cost (a 28-patch motion's (616, 384) features: 11 ms instead of 25 ms on one core).
     variance, axes = np.linalg.eigh(flat.T @ flat)
     order = np.argsort(variance)[::-1]
     variance, axes = np.clip(variance[order], 0.0, None), axes[:, order]

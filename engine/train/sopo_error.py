@@ -15,7 +15,6 @@ from ..models.features_torch import FeatureDecoder
 from ..models.generator import geometric_terms, masked_mse, weighted_terms
 
 
-
 def denoising_error_fn(cfg, normalizer, device):
     """fn(x0_hat, x0, frame_mask) -> (B,) errors for train.sopo.error under config `cfg`."""
     if cfg.train.sopo.error == "features":
