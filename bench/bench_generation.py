@@ -74,7 +74,7 @@ def main(argv=None) -> dict:
     with torch.no_grad():
         x, mask = sample(gen.model, condition(prompts), [frames] * args.batch, args.steps, args.guidance,
                          generator_seed(0))
-        decode(x, mask, gen.normalizer)
+        decode(x, mask, gen.normalizer, gen.config.train.generator.smoothing)
     batch_s = time.perf_counter() - began
 
     result = {"checkpoint": args.checkpoint, "model": args.model, "variant": gen.variant,

@@ -1,7 +1,7 @@
 """Generators side by side, scored by one independent evaluator from the same noise.
 
     python bench/compare_generators.py --checkpoint runs/compare_gen [--data synthetic] [--repetitions 3]
-        [--threads 1] [--section NAME] [--title "..."] [--no-write]
+        [--threads 1] [--smoothing SIGMA] [--section NAME] [--title "..."] [--no-write]
 
 The checkpoint folder holds a lexical model (the condition and the reward), `evaluator/` and any number of
 generator folders (engine/generator_checkpoint.generator_variants: `generator`, `sopo`, or any name), e.g. runs of
@@ -33,6 +33,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--repetitions", type=int, default=3)
     ap.add_argument("--max-prompts", type=int, default=None)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--smoothing", type=float, default=None,
+                    help="output smoothing in frames for every generator (default: each one's own; 0 = raw output)")
     ap.add_argument("--section", default="compare_generators")
     ap.add_argument("--title", default="Generators side by side")
     ap.add_argument("--no-write", action="store_true")
@@ -48,7 +50,7 @@ def main(argv=None) -> dict:
     service = ModelService(args.checkpoint)
     dataset = open_dataset(args.data)
     section = generation_eval(service, dataset, dataset.split("test"), repetitions=args.repetitions,
-                              max_prompts=args.max_prompts)
+                              max_prompts=args.max_prompts, smoothing=args.smoothing)
     if section is None or "rows" not in section:
         raise SystemExit(f"nothing to compare in {args.checkpoint}: {section}")
     result = {"checkpoint": args.checkpoint, "data": args.data, "threads": args.threads, "evaluation": section}
@@ -65,7 +67,8 @@ def markdown(r: dict, title: str) -> str:
         f"{machine_line()} {r['threads']} thread(s).", "",
         f"Data `{r['data']}`, generators of `{Path(r['checkpoint']).name}` ({', '.join(ev['order'][1:])}); "
         f"{ev['prompts']} test prompts x {ev['repetitions']} repetitions, R-precision in batches of "
-        f"{ev['r_precision_batch']}, {ev['sampling_steps']} DDIM steps, guidance {ev['guidance']}. Mean ± 95% interval.",
+        f"{ev['r_precision_batch']}, {ev['sampling_steps']} DDIM steps, guidance {ev['guidance']}, output smoothing "
+        f"{ev.get('smoothing_frames', 0)} frames. Mean ± 95% interval.",
         "", *rows_table(ev), "", "Physical checks against the data's (the generation issue's bar: 1.5x, 2 cm, 5%):", "",
         *physical_table(ev)])
 

@@ -49,6 +49,9 @@ class GeneratorTrainConfig(_Steps):
     w_length: float = 1.0
     guidance: float = 2.5       # classifier-free guidance scale used when serving and evaluating
     sampling_steps: int = 50    # DDIM steps when serving and evaluating (MDM's fast variant, SoPo's setting)
+    # Gaussian over time on the decoded joints when serving and evaluating, in frames (0 = the raw output):
+    # 0.6 brings the raw output's frame noise (jitter 2.4x the data's) to ~1.2x (motion_io/smoothing.py).
+    smoothing: float = 0.6
     base: str = ""              # lexical checkpoint to condition on when the run trains no lexical phase
 
     def __post_init__(self):
@@ -57,6 +60,8 @@ class GeneratorTrainConfig(_Steps):
             raise SpecError("train.generator.train_frames must be >= 2")
         if not 1 <= self.sampling_steps <= 1000 or not 0 <= self.guidance <= 20:
             raise SpecError("train.generator.sampling_steps must be in 1..1000 and guidance in [0, 20]")
+        if not 0 <= self.smoothing <= 10:
+            raise SpecError("train.generator.smoothing must be in [0, 10] frames")
 
     @classmethod
     def tiny(cls, **overrides):

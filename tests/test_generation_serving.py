@@ -50,6 +50,19 @@ def test_sampling_is_deterministic_under_a_seed(engine):
     assert not np.allclose(a["joints"], steered["joints"])
 
 
+def test_served_output_is_smoothed_as_configured_and_raw_on_request(engine):
+    """Same seed: the served joints are the raw output filtered by the generator's own sigma, jitter drops."""
+    from engine.metrics.physical import jitter
+    from engine.motion_io.smoothing import smooth_joints
+
+    served = engine.generate("a person walks forward", seconds=2, seed=5, steps=4)
+    raw = engine.generate("a person walks forward", seconds=2, seed=5, steps=4, smoothing=0)
+    sigma = engine.generation().generator("base").config.train.generator.smoothing
+    assert served["smoothing"] == sigma > 0 and raw["smoothing"] == 0
+    assert np.allclose(served["joints"], smooth_joints(raw["joints"], sigma), atol=1e-6)
+    assert jitter(served["joints"]) < 0.8 * jitter(raw["joints"])
+
+
 def test_generate_pair_shares_seed_and_length(engine):
     pair = engine.generate_pair("a person jumps", seed=1, steps=2)
     assert set(pair) == {"base", "sopo"} and pair["base"]["frames"] == pair["sopo"]["frames"]
@@ -60,7 +73,8 @@ def test_generate_pair_shares_seed_and_length(engine):
     ({"prompt": "   "}, "type what"), ({"prompt": "qwzx blorp"}, "no word"),
     ({"seconds": 0.5}, "seconds"), ({"seconds": 11}, "seconds"), ({"seconds": float("nan")}, "seconds"),
     ({"seconds": 5}, "up to 2 s"), ({"steps": 0}, "steps"), ({"steps": 1001}, "steps"), ({"steps": 2.5}, "steps"),
-    ({"guidance": -1}, "guidance"), ({"guidance": 21}, "guidance"), ({"model": "nope"}, "available: base, sopo"),
+    ({"guidance": -1}, "guidance"), ({"guidance": 21}, "guidance"), ({"smoothing": -0.5}, "smoothing"),
+    ({"smoothing": 11}, "smoothing"), ({"smoothing": float("nan")}, "smoothing"), ({"model": "nope"}, "available: base, sopo"),
     ({"word_weights": "walk:x"}, "not a number")])
 def test_bad_requests_are_one_clear_error(engine, kwargs, message):
     args = {"prompt": "a person walks", "steps": 2, **kwargs}

@@ -240,10 +240,26 @@ def test_label_text_reads_both_label_kinds():
     assert label_text(None) == ""
 
 
-@pytest.mark.parametrize("query, primitive", [("wave left hand", "wave_left"), ("wave right hand", "wave_right"),
-                                              ("kick left leg", "kick_left"), ("punch left arm", "punch_left")])
-def test_a_keyword_query_naming_a_side_ranks_that_side_first(engine, query, primitive):
+@pytest.mark.parametrize("query, keywords, primitive", [
+    ("wave left hand", True, "wave_left"), ("wave right hand", True, "wave_right"), ("kick left leg", True, "kick_left"),
+    ("punch left arm", True, "punch_left"), ("raise right arm", True, "raise_right"),
+    ("a person raises the right arm", False, "raise_right"),
+    ("someone waves with the left hand", False, "wave_left")])
+def test_a_query_naming_a_side_ranks_that_side_first(engine, query, keywords, primitive):
     """The model tells the sides apart by which side word is heavier (a right wave may weigh "left" more than
-    a left wave does), so a query naming one side is ranked by the contrast with its opposite."""
-    hits = engine.search(query, keywords=True, k=5)["hits"]
-    assert [primitive in h["label"]["primitives"] for h in hits] == [True] * 5
+    a left wave does), so a query naming one side ranks first the motions where that word outweighs its
+    opposite (the rule `-word` excludes by), each group by score; a left raise outscores right raises on
+    `raise right arm` through heavier "raise" and "arm" (issue 15's notes). Not listed: `punch right arm`, whose
+    top 2 are left punches composed with a right raise or wave (they do show the right side, through another
+    action: bench/RESULTS.md)."""
+    result = engine.search(query, keywords=keywords, k=5)
+    side = "right" if "right" in query else "left"
+    assert result["side_words"] == [side]
+    assert [primitive in h["label"]["primitives"] for h in result["hits"]] == [True] * 5
+    assert all(h["shows_side"] for h in result["hits"])
+
+
+def test_hits_that_show_the_named_side_come_before_the_others(engine):
+    shown = [h["shows_side"] for h in engine.search("jump left", keywords=True, k=40)["hits"]]
+    assert True in shown and False in shown and shown == sorted(shown, reverse=True)
+    assert "side_words" not in engine.search("sit down stand up", keywords=True, k=5)   # both of a pair: no side

@@ -20,6 +20,8 @@ def add_parser(sub):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=50, help="DDIM sampling steps, 1-1000 (default 50)")
     parser.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance, 0-20 (default 2.5)")
+    parser.add_argument("--smoothing", type=float, default=None,
+                        help="output smoothing over time in frames, 0-10 (default: the generator's; 0 = raw output)")
     parser.add_argument("--weights", default=None, help="word weights steering the condition, e.g. 'walk:2 -run'")
     parser.add_argument("--out", required=True, help="output file: .npy (joints) or .bvh")
     parser.set_defaults(func=run)
@@ -38,6 +40,6 @@ def run(args) -> dict:
         raise InputError(out, f"the folder {out.parent} does not exist")
     engine = Engine(checkpoint=args.checkpoint)
     result = engine.generate(args.prompt, model=args.model, seconds=args.seconds, seed=args.seed, steps=args.steps,
-                             guidance=args.guidance, word_weights=args.weights)
+                             guidance=args.guidance, word_weights=args.weights, smoothing=args.smoothing)
     save_motion(engine.generated_motion(result), out)
     return {"out": str(out), **{k: v for k, v in result.items() if k != "joints"}}

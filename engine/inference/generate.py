@@ -17,6 +17,7 @@ import torch
 from ..errors import MotionLexError
 from ..generator_checkpoint import generator_variants, load_generator, weights_hash
 from ..metrics.physical import physical_report
+from ..motion_io.smoothing import MAX_SIGMA_FRAMES
 from ..models.reward import lexical_reward, text_motion_cosine
 from ..models.text_condition import TextCondition, known_words, parse_word_weights
 from ..models.text_to_motion import decode, generator_seed, predict_lengths, sample
@@ -26,8 +27,9 @@ ALIASES = {"base": "generator"}
 MIN_SECONDS, MAX_SECONDS = 1.0, 10.0
 
 
-def check_request(seconds, steps, guidance) -> None:
-    """The request limits: seconds in [1, 10] (or None), steps in 1..1000, guidance in [0, 20]."""
+def check_request(seconds, steps, guidance, smoothing=None) -> None:
+    """The request limits: seconds in [1, 10] (or None), steps in 1..1000, guidance in [0, 20], smoothing in
+    [0, 10] frames (or None: the generator's own)."""
     if seconds is not None and not (isinstance(seconds, (int, float)) and math.isfinite(seconds)
                                     and MIN_SECONDS <= seconds <= MAX_SECONDS):
         raise MotionLexError(f"seconds must be between {MIN_SECONDS:g} and {MAX_SECONDS:g} (or empty to let the "
@@ -36,6 +38,10 @@ def check_request(seconds, steps, guidance) -> None:
         raise MotionLexError(f"sampling steps must be a whole number from 1 to 1000, not {steps!r}")
     if not (isinstance(guidance, (int, float)) and math.isfinite(guidance) and 0 <= guidance <= 20):
         raise MotionLexError(f"guidance must be between 0 and 20, not {guidance!r}")
+    if smoothing is not None and not (isinstance(smoothing, (int, float)) and math.isfinite(smoothing)
+                                      and 0 <= smoothing <= MAX_SIGMA_FRAMES):
+        raise MotionLexError(f"smoothing must be between 0 and {MAX_SIGMA_FRAMES:g} frames (0 = the raw output), "
+                             f"not {smoothing!r}")
 
 
 class GenerationService:
@@ -85,9 +91,10 @@ class GenerationService:
         return self._conditions[mode]
 
     def generate(self, prompt: str, model: str = "base", seconds: float | None = None, seed: int = 0,
-                 steps: int = 50, guidance: float = 2.5, word_weights=None) -> dict:
+                 steps: int = 50, guidance: float = 2.5, word_weights=None, smoothing: float | None = None) -> dict:
+        """One prompt -> joints and their checks; smoothing None = the generator's train.generator.smoothing."""
         began = time.perf_counter()
-        check_request(seconds, steps, guidance)
+        check_request(seconds, steps, guidance, smoothing)
         prompt = (prompt or "").strip()
         if not prompt:
             raise MotionLexError("type what the motion should be, e.g. 'a person walks forward and waves'")
@@ -110,7 +117,9 @@ class GenerationService:
             t1 = time.perf_counter()
             x, mask = sample(gen.model, cond, [frames], steps, guidance, generator_seed(seed))
             t2 = time.perf_counter()
-            joints = decode(x, mask, gen.normalizer)[0]
+            if smoothing is None:
+                smoothing = gen.config.train.generator.smoothing
+            joints = decode(x, mask, gen.normalizer, smoothing)[0]
             t3 = time.perf_counter()
             reward = float(lexical_reward(lexical, [prompt], [joints])[0])
             evaluator = self.evaluator()
@@ -118,15 +127,16 @@ class GenerationService:
             t4 = time.perf_counter()
         return {"model": model, "variant": gen.variant, "prompt": prompt, "joints": joints, "frames": int(frames),
                 "seconds": frames / FPS, "fps": FPS, "seed": int(seed), "steps": int(steps),
-                "guidance": float(guidance), "length": "given" if seconds is not None else "predicted",
+                "guidance": float(guidance), "smoothing": float(smoothing), "length": "given" if seconds is not None else "predicted",
                 "word_weights": {lexical.tokenizer.convert_ids_to_tokens(i): w for i, w in weights.items()},
                 "reward": reward, "evaluator_score": score, "physical": physical_report(joints),
                 "timings": {"condition_s": t1 - t0, "sampling_s": t2 - t1, "decode_s": t3 - t2, "scoring_s": t4 - t3,
                             "total_s": time.perf_counter() - began}}
 
     def generate_pair(self, prompt: str, seconds: float | None = None, seed: int = 0, steps: int = 50,
-                      guidance: float = 2.5, word_weights=None, models: tuple[str, str] = ("base", "sopo")) -> dict:
+                      guidance: float = 2.5, word_weights=None, models: tuple[str, str] = ("base", "sopo"),
+                      smoothing: float | None = None) -> dict:
         """Two generators, one seed, one length (the first one's when predicted): the side-by-side view."""
-        first = self.generate(prompt, models[0], seconds, seed, steps, guidance, word_weights)
-        second = self.generate(prompt, models[1], first["seconds"], seed, steps, guidance, word_weights)
+        first = self.generate(prompt, models[0], seconds, seed, steps, guidance, word_weights, smoothing)
+        second = self.generate(prompt, models[1], first["seconds"], seed, steps, guidance, word_weights, smoothing)
         return {models[0]: first, models[1]: second}

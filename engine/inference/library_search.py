@@ -18,8 +18,11 @@ Search results (search_text, search_keywords) are plain dicts:
         (so no motion can hold them): they find nothing;
   message: present exactly when there are no hits, saying why: every motion that matches shows a `-word`,
         or the query's words are inactive (named, with the reason: "'swim' is not in this model's lexicon").
+  side_words, and shows_side on each hit: present when the query names a side or direction word without its
+        opposite (`wave left hand`, "waves with the left hand"); the hits that show every such word come first.
 `-word` excludes a motion only where the word is salient: among the motion's 8 heaviest displayable words
-and, for a side or direction word, heavier than its opposite (engine/index/inverted.py, Salience).
+and, for a side or direction word, heavier than its opposite (engine/index/inverted.py, Salience). A side word
+of the query ranks first the motions where it is salient by that same rule (_sides_first).
 """
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ from .two_part import RULE as TWO_PART_RULE, library_threshold
 
 _NEGATIVE = re.compile(r"(?:^|\s)-(\w+)")
 _TYPED = re.compile(r"[^\W\d_]+")   # the words typed in a free-text query (letters only)
-CONTRAST_POOL = 200   # candidates a side-naming keyword query rescores by the side contrast
+CONTRAST_POOL = 200   # candidates a side-naming query rescores by the side contrast and reorders by side
 TWO_PART_FILE = "two_part.json"
 EXPLAIN_POOL = 4   # a hit's explanation reads this many times more terms than it shows, as some are not words
 
@@ -125,11 +128,15 @@ class LibrarySearch:
         vector = encode_texts(self.model, [text])
         if vector.nnz == 0:
             raise MotionLexError(f"the query {query!r} activates no vocabulary term in this model")
-        hits = self.motions.search(vector, k=k, query_top_k=query_top_k, negatives=negatives,
-                                   explain=explain * EXPLAIN_POOL, salience=self.salience)
+        sides = self._named_sides({self.vocab.whole_word_id(w) for w in typed} - {None})
+        hits = self.motions.search(vector, k=max(k, CONTRAST_POOL) if sides else k, query_top_k=query_top_k,
+                                   negatives=negatives, explain=explain * EXPLAIN_POOL, salience=self.salience)
+        hits, shown = self._sides_first(hits, sides, k)
         result = {"query": query, "mode": "text", "query_terms": self._terms_of(vector.toarray()[0], 10),
                   "unknown_words": unknown, "inactive_words": inactive,
-                  "hits": [self._motion_hit(h, explain) for h in hits]}
+                  "hits": [self._motion_hit(h, explain, shown) for h in hits]}
+        if sides:
+            result["side_words"] = [self.vocab.word(t) for t in sides]
         if not hits:
             self._explain_empty(result, vector, negatives, query_top_k, inactive)
         return result
@@ -143,26 +150,42 @@ class LibrarySearch:
         parsed = parse_keywords(query, self.model.tokenizer, pieces=pieces)
         inactive = [w for w, t in parsed.whole.items() if self._inactive(t)]
         inactive += [w for w, ids in parsed.pieces.items() if all(self._inactive(t) for t in ids)]
-        contrast = self._side_contrast(parsed.weights)
-        hits = self.motions.search(parsed.weights, k=max(k, CONTRAST_POOL) if contrast else k,
+        sides = self._named_sides({t for t, w in parsed.weights.items() if w > 0})
+        hits = self.motions.search(parsed.weights, k=max(k, CONTRAST_POOL) if sides else k,
                                    negatives=parsed.negatives, explain=explain * EXPLAIN_POOL, salience=self.salience)
-        if contrast:
-            hits = self._contrasted(hits, contrast)[:k]
+        if sides:
+            hits = self._contrasted(hits, {self.salience.opposites[t]: parsed.weights[t] for t in sides})
+        hits, shown = self._sides_first(hits, sides, k)
         terms = sorted(parsed.weights.items(), key=lambda x: -x[1])
         result = {"query": query, "mode": "keywords", "query_terms": self.vocab.display_terms(terms),
                   "unknown_words": parsed.unknown, "inactive_words": inactive,
-                  "hits": [self._motion_hit(h, explain) for h in hits]}
+                  "hits": [self._motion_hit(h, explain, shown) for h in hits]}
+        if sides:
+            result["side_words"] = [self.vocab.word(t) for t in sides]
         if pieces and parsed.pieces:
             result["pieces"] = {w: [self.vocab.word(t) for t in ids] for w, ids in parsed.pieces.items()}
         if not hits:
             self._explain_empty(result, parsed.weights, parsed.negatives, None, inactive)
         return result
 
-    def _side_contrast(self, weights: dict[int, float]) -> dict[int, float]:
-        """{opposite term: weight} for each side or direction word of a keyword query whose opposite the query
-        does not name ("left" -> "right")."""
+    def _named_sides(self, terms: set[int]) -> list[int]:
+        """The side or direction words a query names without their opposite ("left" in `wave left hand`; neither
+        "up" nor "down" in `sit down stand up`), in id order."""
         opposites = self.salience.opposites
-        return {opposites[t]: w for t, w in weights.items() if w > 0 and t in opposites and opposites[t] not in weights}
+        return sorted(t for t in terms if t in opposites and opposites[t] not in terms)
+
+    def _sides_first(self, hits: list, sides: list[int], k: int) -> tuple[list, set[int] | None]:
+        """The first k hits, those that show every side word the query names first (each group in score order),
+        and the documents that show them (None: the query names no side).
+
+        "Shows" is the rule `-word` excludes by (Salience: the word outweighs its opposite and its rivals, within
+        the motion's 16 heaviest words). A query naming a side asks for that side, and which side a motion shows
+        is told by that pair, not by the score: a left raise may outscore a right raise on `raise right arm`
+        through heavier "raise" and "arm" (bench/RESULTS.md, "Side words rank first")."""
+        if not sides:
+            return hits[:k], None
+        shown = set.intersection(*(set(self.motions.salient_documents(t, self.salience).tolist()) for t in sides))
+        return sorted(hits, key=lambda h: h.index not in shown)[:k], shown
 
     def _contrasted(self, hits: list, contrast: dict[int, float]) -> list:
         """Rescore hits by the side contrast: score - sum_w q_w * d[opposite of w]. The model tells a left wave
@@ -215,10 +238,13 @@ class LibrarySearch:
         return self._cider
 
     # ---------------------------------------------------------------- helpers
-    def _motion_hit(self, hit, explain: int = 5) -> dict:
+    def _motion_hit(self, hit, explain: int = 5, shown: set[int] | None = None) -> dict:
         clip = self.clips[hit.id]
-        return {"id": hit.id, "score": round(float(hit.score), 4), "caption": clip.captions[0] if clip.captions else "",
-                "label": clip.label, "terms": self._words(hit.terms, explain)}
+        out = {"id": hit.id, "score": round(float(hit.score), 4), "caption": clip.captions[0] if clip.captions else "",
+               "label": clip.label, "terms": self._words(hit.terms, explain)}
+        if shown is not None:
+            out["shows_side"] = hit.index in shown
+        return out
 
     def _words(self, terms, k: int | None = None) -> list[tuple[str, float]]:
         """The displayable words of (term id, contribution) pairs, at most k (the score counts them all)."""

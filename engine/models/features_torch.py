@@ -41,8 +41,8 @@ class FeatureDecoder:
     """Normalised features -> joints: denormalise by the checkpoint's mean/std, then `features_to_joints`."""
 
     def __init__(self, mean: np.ndarray, std: np.ndarray, device=None):
-        self.mean = torch.as_tensor(np.asarray(mean), dtype=torch.float32, device=device)
-        self.std = torch.as_tensor(np.asarray(std), dtype=torch.float32, device=device)
+        self.mean = torch.as_tensor(np.array(mean, dtype=np.float32), device=device)   # a copy: the npz arrays are read-only
+        self.std = torch.as_tensor(np.array(std, dtype=np.float32), device=device)
 
     def __call__(self, normalised: torch.Tensor) -> torch.Tensor:
         mean, std = self.mean.to(normalised.device), self.std.to(normalised.device)

@@ -4,7 +4,8 @@
 SoPo's online samples, the offline-DPO pairs and the evaluation all call: DDIM over `steps` evenly spaced
 steps with classifier-free guidance (engine.models.diffusion), at given lengths, every random draw from
 one torch.Generator, in eval mode and without gradients. `decode` turns the normalised features into
-canonical joints through the checkpoint's Normalizer and features263.features_to_joints (numpy, exact).
+canonical joints through the checkpoint's Normalizer and features263.features_to_joints (numpy, exact),
+then motion_io.smoothing when asked.
 """
 from __future__ import annotations
 
@@ -69,13 +70,17 @@ def sample(model: TextToMotion, cond: dict, lengths, steps: int = 50, guidance: 
     return x, mask
 
 
-def decode(features: torch.Tensor, mask: torch.Tensor, normalizer) -> list[np.ndarray]:
-    """Normalised features + mask -> one canonical (T_i, 22, 3) float32 joint array per row."""
+def decode(features: torch.Tensor, mask: torch.Tensor, normalizer, smoothing: float = 0.0) -> list[np.ndarray]:
+    """Normalised features + mask -> one canonical (T_i, 22, 3) float32 joint array per row, smoothed over time
+    by a Gaussian of `smoothing` frames (0: the raw output; serving and evaluation pass the generator's
+    train.generator.smoothing, training's own samples stay raw)."""
     from ..motion_io.features263 import features_to_joints
+    from ..motion_io.smoothing import smooth_joints
 
     x = features.detach().float().cpu().numpy()
     lengths = mask.sum(1).cpu().tolist()
-    return [features_to_joints(normalizer.denormalize(x[i, :n])) for i, n in enumerate(lengths)]
+    return [smooth_joints(features_to_joints(normalizer.denormalize(x[i, :n])), smoothing)
+            for i, n in enumerate(lengths)]
 
 
 def generator_seed(seed: int) -> torch.Generator:
