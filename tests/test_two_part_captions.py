@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine.inference.two_part import (TWO_PART_CAPTION, best_cut, fit_threshold, join_captions,
-                                       library_threshold)
+                                       library_threshold, same_action)
 from engine.inference.library_search import TWO_PART_FILE, TWO_PART_RULE
 from engine.models.config import ModelConfig
 
@@ -41,6 +41,29 @@ def test_joined_captions_read_as_one_sentence():
     assert join_captions("Someone jumps.", "Someone then sits down.") == "Someone jumps, then sits down."
     assert join_captions("The man bows.", "The woman.") == "The man bows, then the woman."
     assert TWO_PART_CAPTION.search("a man walks, then runs") and not TWO_PART_CAPTION.search("a man walks")
+
+
+def test_halves_that_say_one_thing_are_one_action():
+    assert same_action("A person jogs in a circle.", "A person jogs in a circle.")
+    assert same_action("A person sits down and stands up.", "A person sits down and stands up slowly.")
+    # a side is what tells two kicks apart; other actions share too few words
+    assert not same_action("The person kicks with the right foot twice.", "The person kicks with the left foot twice.")
+    assert not same_action("A person waves the left hand.", "A person walks forward.")
+    assert not same_action("A person waves.", "")
+
+
+def test_no_served_caption_repeats_its_first_half(served):
+    """Library clips of one repeated action whose cut passes the threshold: the caption is not "X, then X"."""
+    service, library = served
+    frames = service.model.cfg.max_frames
+    clips = [c for c in library.dataset.clips if c.frames > 1.5 * frames and len(c.label["primitives"]) == 1
+             and c.label["primitives"][0] in ("jog", "sit_down_stand_up")][:8]
+    for clip in clips:
+        out = service.caption(service.encode(library.dataset.motion(clip.id).joints), library, exclude=clip.id)
+        for text in (out["caption"], out["decoder_caption"]):
+            if ", then " in text:
+                first, second = text.rstrip(".").split(", then ", 1)
+                assert not same_action(first, second), text
 
 
 @pytest.fixture(scope="module")

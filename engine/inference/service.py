@@ -19,7 +19,7 @@ from ..vocab import Vocabulary
 from .captioner import NEIGHBOURS, Caption, NeighbourCaptions, choose, decode_candidates
 from ..models.encode import MotionEncoding, encode_motion, encode_texts
 from .library_search import LibrarySearch, nearest_captions
-from .two_part import join_captions, two_parts
+from .two_part import join_captions, same_action, two_parts
 
 DEFAULT_TOP_K = 128   # terms kept per indexed vector (see bench/RESULTS.md: storage vs R@10)
 
@@ -86,7 +86,8 @@ class ModelService:
         the library clip `exclude`: a clip is not its own neighbour). "caption" is the served, retrieval-
         augmented choice; "decoder_caption" the decoder's own choice among the same candidates (no library).
         two_part: a motion whose words change more than the library's two-part threshold is captioned in two
-        parts, each from its own side of the cut, joined by "then" (inference/two_part.py); "parts" says which."""
+        parts, each from its own side of the cut, joined by "then" (inference/two_part.py), unless both parts'
+        captions say the same thing (two_part.same_action); "parts" says which."""
         with self.lock:
             baseline, guides = (None, []) if library is None else nearest_captions(library, encoding.vector,
                                                                                     NEIGHBOURS, exclude)
@@ -94,15 +95,23 @@ class ModelService:
             neighbours = NeighbourCaptions([flat], library.caption_statistics()) if flat else None
             threshold = library.two_part_threshold() if two_part and library is not None else None
             parts = two_parts(self.model, encoding, threshold)
-            found = decode_candidates(self.model, encoding.p[None] if parts is None else torch.stack(parts))
-            guide = None if neighbours is None else NeighbourCaptions(neighbours.captions * len(found.decoded),
-                                                                     neighbours.cider)
-            best = _joined(choose(self.model, found, neighbours=guide))
+            found, chosen, guide = self._decode(encoding.p[None] if parts is None else torch.stack(parts), neighbours)
+            if parts is not None and same_action(chosen[0].text, chosen[1].text):   # the cut split one action
+                parts = None
+                found, chosen, guide = self._decode(encoding.p[None], neighbours)
+            best = _joined(chosen)
             alone = _joined(choose(self.model, found)) if guide is not None else best
         return {"caption": best.text, "log_prob": round(best.log_prob, 4), "length": best.length,
                 "decoder_caption": alone.text, "parts": 1 if parts is None else 2,
                 "terms": word_weights(encoding.vector, self.vocab, terms), "baseline": baseline,
                 "guide_captions": len(flat), "guide_motions": len(guides)}
+
+    def _decode(self, rows: torch.Tensor, neighbours):
+        """Candidates decoded from each row (one motion, or its two parts) and the served choice among them."""
+        found = decode_candidates(self.model, rows)
+        guide = None if neighbours is None else NeighbourCaptions(neighbours.captions * len(found.decoded),
+                                                                 neighbours.cider)
+        return found, choose(self.model, found, neighbours=guide), guide
 
     def explain(self, encoding: MotionEncoding, components: int = 3, terms: int = 40) -> dict:
         pca = pca_intensities(encoding.features, components)
