@@ -50,6 +50,10 @@ def summary(result: dict, spec: str) -> str:
     if result.get("inactive_words"):
         text += (" No motion of this library activates (they find nothing): "
                  f"{escape(', '.join(result['inactive_words']))}.")
+    if result.get("side_words"):
+        shown = sum(bool(h.get("shows_side")) for h in result["hits"])
+        text += (f" Names a side ({escape(', '.join(result['side_words']))}): the {shown} hits that show it (it "
+                 "outweighs its opposite) come first.")
     if not result["hits"]:
         text += " " + escape(result.get("message") or "No motion of this library shares a term with the query.")
     return text

@@ -263,3 +263,5 @@ def test_hits_that_show_the_named_side_come_before_the_others(engine):
     shown = [h["shows_side"] for h in engine.search("jump left", keywords=True, k=40)["hits"]]
     assert True in shown and False in shown and shown == sorted(shown, reverse=True)
     assert "side_words" not in engine.search("sit down stand up", keywords=True, k=5)   # both of a pair: no side
+    from app.search_tab import summary
+    assert "Names a side (left): the 5 hits that show it" in summary(engine.search("wave left hand", k=5), "synthetic")

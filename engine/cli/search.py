@@ -38,7 +38,7 @@ def run(args) -> dict:
             hit["terms"] = words_text(hit["terms"])
     if not as_json:
         result["query_terms"] = words_text(result["query_terms"])
-        for key in ("unknown_words", "inactive_words"):
+        for key in ("unknown_words", "inactive_words", "side_words"):
             if key in result:
                 result[key] = ", ".join(result[key]) or "(none)"
         if "pieces" in result:
