@@ -50,8 +50,9 @@ class GeneratorTrainConfig(_Steps):
     guidance: float = 2.5       # classifier-free guidance scale used when serving and evaluating
     sampling_steps: int = 50    # DDIM steps when serving and evaluating (MDM's fast variant, SoPo's setting)
     # Gaussian over time on the decoded joints when serving and evaluating, in frames (0 = the raw output):
-    # 0.6 brings the raw output's frame noise (jitter 2.4x the data's) to ~1.2x (motion_io/smoothing.py).
-    smoothing: float = 0.6
+    # 0.75: the lightest of 0.5/0.6/0.75/1/1.25 that brings both shipped generators' jitter within 1.5x the data's
+    # on the validation split (raw: 2.8x base, 4.2x SoPo); bench/RESULTS.md, "output smoothing".
+    smoothing: float = 0.75
     base: str = ""              # lexical checkpoint to condition on when the run trains no lexical phase
 
     def __post_init__(self):
