@@ -109,7 +109,8 @@ def generation_card(checkpoint: Path, results: dict) -> list[str]:
             continue
         rows = section["order"]
         lines += [f"{name} test split ({section['prompts']} prompts x {section['repetitions']} repetitions, "
-                  f"{section['sampling_steps']} DDIM steps, guidance {section['guidance']}):", "",
+                  f"{section['sampling_steps']} DDIM steps, guidance {section['guidance']}, output smoothed over "
+                  f"{section.get('smoothing_frames', 0)} frames as served):", "",
                   "| measure | " + " | ".join(rows) + " |", "|---|" + "---|" * len(rows)]
         for key, title in GENERATION_KEYS:
             cells = [f"{section['rows'][row][key]['mean']:.3f} ± {section['rows'][row][key]['interval']:.3f}"
@@ -117,7 +118,9 @@ def generation_card(checkpoint: Path, results: dict) -> list[str]:
             lines.append(f"| {title} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["Limits: the generators know the procedural library's actions only (not Bandai's styles), generate "
-              "1-10 s at 20 fps, and are small (the `tiny` network, minutes of CPU training): expect coarse motion.", ""]
+              "1-10 s at 20 fps, and are small (the `tiny` network, minutes of CPU training): expect coarse motion. "
+              "Walks and runs glide (the root moves, the legs barely step: foot skating about twice the data's); "
+              "arm actions and squats tend to be held poses rather than movements.", ""]
     return lines
 
 
