@@ -109,8 +109,9 @@ def generation_card(checkpoint: Path, results: dict) -> list[str]:
             continue
         rows = section["order"]
         lines += [f"{name} test split ({section['prompts']} prompts x {section['repetitions']} repetitions, "
-                  f"{section['sampling_steps']} DDIM steps, guidance {section['guidance']}, output smoothed over "
-                  f"{section.get('smoothing_frames', 0)} frames as served):", "",
+                  f"{section['sampling_steps']} DDIM steps, guidance {section['guidance']}, "
+                  + (f"output smoothed over {section['smoothing_frames']} frames as served):"
+                     if "smoothing_frames" in section else "raw output: evaluated before output smoothing):"), "",
                   "| measure | " + " | ".join(rows) + " |", "|---|" + "---|" * len(rows)]
         for key, title in GENERATION_KEYS:
             cells = [f"{section['rows'][row][key]['mean']:.3f} ± {section['rows'][row][key]['interval']:.3f}"
