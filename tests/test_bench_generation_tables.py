@@ -23,3 +23,14 @@ def test_physical_table_gives_multiples_of_the_data_and_the_verdict():
     assert lines[3] == "| smooth | 1.40 | 1.40 | 0.004 | 1.3% | yes |"
     rows = tables.rows_table(evaluation, keys=("skating_ratio",))
     assert rows[2] == "| ground_truth | 0.100 ± 0.010 |" and rows[3] == "| base | 0.200 ± 0.010 |"
+
+
+def test_data_that_never_skates_is_no_scale_for_a_ratio():
+    """Bandai's takes skate 0: the generated value is shown and held to 1.5x the floor, not divided by ~0."""
+    physical = dict(jitter_ms2=1.0, penetration_max_m=0.002, bone_length_error=0.01)
+    evaluation = {"order": ["ground_truth", "still", "sliding"], "rows": {
+        "ground_truth": _row(skating_ratio=0.0, jitter_ms2=1.0, penetration_max_m=0.0, bone_length_error=0.0),
+        "still": _row(skating_ratio=0.0, **physical), "sliding": _row(skating_ratio=0.02, **physical)}}
+    lines = tables.physical_table(evaluation)
+    assert lines[2] == "| still | 0.000 (data 0.000) | 1.00 | 0.002 | 1.0% | yes |"
+    assert lines[3] == "| sliding | 0.020 (data 0.000) | 1.00 | 0.002 | 1.0% | no |"
