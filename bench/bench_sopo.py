@@ -131,7 +131,8 @@ def markdown(r: dict) -> str:
              f"Data `{r['data']}`, lexical model `{Path(r['base']).name}`, preset {r['preset']} "
              f"{' '.join(r['overrides'])}; {ev['prompts']} test prompts x {ev['repetitions']} repetitions, "
              f"R-precision in batches of {ev['r_precision_batch']}, {ev['sampling_steps']} DDIM steps, guidance "
-             f"{ev['guidance']}, output smoothing {ev.get('smoothing_frames', 0)} frames, multimodality from {ev['multimodality']['samples']} samples of "
+             f"{ev['guidance']}, output smoothing {ev.get('smoothing_frames', 0)} frames, multimodality from "
+             f"{ev['multimodality']['samples']} samples of "
              f"{ev['multimodality']['prompts']} prompts. Mean ± 95% interval.", "", *rows_table(ev),
              "", "Physical checks against the data's (the generation issue's bar: 1.5x, 2 cm, 5%):", "",
              *physical_table(ev)]

@@ -74,7 +74,8 @@ def test_generate_pair_shares_seed_and_length(engine):
     ({"seconds": 0.5}, "seconds"), ({"seconds": 11}, "seconds"), ({"seconds": float("nan")}, "seconds"),
     ({"seconds": 5}, "up to 2 s"), ({"steps": 0}, "steps"), ({"steps": 1001}, "steps"), ({"steps": 2.5}, "steps"),
     ({"guidance": -1}, "guidance"), ({"guidance": 21}, "guidance"), ({"smoothing": -0.5}, "smoothing"),
-    ({"smoothing": 11}, "smoothing"), ({"smoothing": float("nan")}, "smoothing"), ({"model": "nope"}, "available: base, sopo"),
+    ({"smoothing": 11}, "smoothing"), ({"smoothing": float("nan")}, "smoothing"),
+    ({"model": "nope"}, "available: base, sopo"),
     ({"word_weights": "walk:x"}, "not a number")])
 def test_bad_requests_are_one_clear_error(engine, kwargs, message):
     args = {"prompt": "a person walks", "steps": 2, **kwargs}

@@ -241,7 +241,8 @@ def test_label_text_reads_both_label_kinds():
 
 
 @pytest.mark.parametrize("query, keywords, primitive", [
-    ("wave left hand", True, "wave_left"), ("wave right hand", True, "wave_right"), ("kick left leg", True, "kick_left"),
+    ("wave left hand", True, "wave_left"), ("wave right hand", True, "wave_right"),
+    ("kick left leg", True, "kick_left"),
     ("punch left arm", True, "punch_left"), ("raise right arm", True, "raise_right"),
     ("a person raises the right arm", False, "raise_right"),
     ("someone waves with the left hand", False, "wave_left")])

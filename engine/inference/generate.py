@@ -127,7 +127,8 @@ class GenerationService:
             t4 = time.perf_counter()
         return {"model": model, "variant": gen.variant, "prompt": prompt, "joints": joints, "frames": int(frames),
                 "seconds": frames / FPS, "fps": FPS, "seed": int(seed), "steps": int(steps),
-                "guidance": float(guidance), "smoothing": float(smoothing), "length": "given" if seconds is not None else "predicted",
+                "guidance": float(guidance), "smoothing": float(smoothing),
+                "length": "given" if seconds is not None else "predicted",
                 "word_weights": {lexical.tokenizer.convert_ids_to_tokens(i): w for i, w in weights.items()},
                 "reward": reward, "evaluator_score": score, "physical": physical_report(joints),
                 "timings": {"condition_s": t1 - t0, "sampling_s": t2 - t1, "decode_s": t3 - t2, "scoring_s": t4 - t3,

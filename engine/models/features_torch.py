@@ -41,7 +41,8 @@ class FeatureDecoder:
     """Normalised features -> joints: denormalise by the checkpoint's mean/std, then `features_to_joints`."""
 
     def __init__(self, mean: np.ndarray, std: np.ndarray, device=None):
-        self.mean = torch.as_tensor(np.array(mean, dtype=np.float32), device=device)   # a copy: the npz arrays are read-only
+        # copies: the checkpoint's arrays are read-only, which torch warns about
+        self.mean = torch.as_tensor(np.array(mean, dtype=np.float32), device=device)
         self.std = torch.as_tensor(np.array(std, dtype=np.float32), device=device)
 
     def __call__(self, normalised: torch.Tensor) -> torch.Tensor:
