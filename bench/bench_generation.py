@@ -73,7 +73,7 @@ def main(argv=None) -> dict:
     began = time.perf_counter()
     with torch.no_grad():
         x, mask = sample(gen.model, condition(prompts), [frames] * args.batch, args.steps, args.guidance,
-                         generator_seed(0))
+                         generator_seed(0), gen.config.train.generator.guidance_below)
         decode(x, mask, gen.normalizer, gen.config.train.generator.smoothing)
     batch_s = time.perf_counter() - began
 

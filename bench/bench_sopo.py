@@ -56,7 +56,7 @@ def reward_calibration(service, dataset, gens, clips: int = 128) -> dict:
         cond = gens.condition(gen.config.generator.condition)(captions[a:a + 32])
         cfg = gen.config.train.sopo
         x, mask = sample(gen.model, cond, frames[a:a + 32], cfg.sampling_steps, cfg.sampling_guidance,
-                         generator_seed(a))
+                         generator_seed(a), gen.config.train.generator.guidance_below)
         samples.extend(decode(x, mask, gen.normalizer))
     q = [5, 25, 50, 75, 95]
     out = {}

@@ -1,13 +1,15 @@
 """Generators side by side, scored by one independent evaluator from the same noise.
 
     python bench/compare_generators.py --checkpoint runs/compare_gen [--data synthetic] [--repetitions 3]
-        [--threads 1] [--smoothing SIGMA] [--section NAME] [--title "..."] [--no-write]
+        [--threads 1] [--smoothing SIGMA] [--guidance-below T] [--split test|val] [--section NAME] [--title "..."]
+        [--no-write]
 
 The checkpoint folder holds a lexical model (the condition and the reward), `evaluator/` and any number of
 generator folders (engine/generator_checkpoint.generator_variants: `generator`, `sopo`, or any name), e.g. runs of
 different recipes gathered by symbolic links. engine/evaluation/generation.py scores every one on the test split
 (R-precision, MM-Dist, FID, diversity, multimodality, physical checks; mean and 95% interval over the
-repetitions); the physical checks are also given as multiples of the real motions'. Prints JSON and writes a
+repetitions); the physical checks are also given as multiples of the real motions'. `--split val` scores the
+validation split instead, to choose a setting without looking at the test split. Prints JSON and writes a
 section of bench/RESULTS.md (default: compare_generators).
 """
 from __future__ import annotations
@@ -35,6 +37,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--smoothing", type=float, default=None,
                     help="output smoothing in frames for every generator (default: each one's own; 0 = raw output)")
+    ap.add_argument("--guidance-below", type=int, default=None,
+                    help="guidance only at diffusion steps t below this, 1-1000 (default: each generator's own)")
+    ap.add_argument("--split", default="test", help="the split whose captions and motions are scored (val to choose)")
     ap.add_argument("--section", default="compare_generators")
     ap.add_argument("--title", default="Generators side by side")
     ap.add_argument("--no-write", action="store_true")
@@ -49,11 +54,13 @@ def main(argv=None) -> dict:
 
     service = ModelService(args.checkpoint)
     dataset = open_dataset(args.data)
-    section = generation_eval(service, dataset, dataset.split("test"), repetitions=args.repetitions,
-                              max_prompts=args.max_prompts, smoothing=args.smoothing)
+    section = generation_eval(service, dataset, dataset.split(args.split), repetitions=args.repetitions,
+                              max_prompts=args.max_prompts, smoothing=args.smoothing,
+                              guidance_below=args.guidance_below)
     if section is None or "rows" not in section:
         raise SystemExit(f"nothing to compare in {args.checkpoint}: {section}")
-    result = {"checkpoint": args.checkpoint, "data": args.data, "threads": args.threads, "evaluation": section}
+    result = {"checkpoint": args.checkpoint, "data": args.data, "split": args.split, "threads": args.threads,
+              "evaluation": section}
     print(json.dumps(result, indent=1, default=float))
     if not args.no_write:
         write_section(args.section, markdown(result, args.title))

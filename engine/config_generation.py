@@ -12,6 +12,7 @@ from .config_checks import check_phase_section, phase_total_steps
 from .errors import SpecError
 
 SOPO_MODES = ("sopo", "offline", "online")
+GEOMETRIES = ("world", "root")
 SOPO_FOLDERS = {"sopo": "sopo", "offline": "dpo_offline", "online": "dpo_online"}
 
 
@@ -47,8 +48,15 @@ class GeneratorTrainConfig(_Steps):
     w_vel: float = 0.0
     w_foot: float = 0.0
     w_length: float = 1.0
+    # Frame of the velocity and foot terms' displacements: "world" (MDM's: differences of the decoded joints,
+    # through the root's running sums) or "root" (our addition: each step in its first frame's root frame,
+    # models/features_torch.root_frame_steps)
+    geometry: str = "world"
     guidance: float = 2.5       # classifier-free guidance scale used when serving and evaluating
     sampling_steps: int = 50    # DDIM steps when serving and evaluating (MDM's fast variant, SoPo's setting)
+    # Guidance only at the diffusion steps t < guidance_below (Kynkaanniemi et al. 2024's limited interval; 1000 =
+    # every step, MDM's): above it the conditional prediction alone (models/diffusion.py)
+    guidance_below: int = 1000
     # Gaussian over time on the decoded joints when serving and evaluating, in frames (0 = the raw output):
     # 0.75: the lightest of 0.5/0.6/0.75/1/1.25 that brings both shipped generators' jitter within 1.5x the data's
     # on the validation split (raw: 2.8x base, 4.2x SoPo); bench/RESULTS.md, "output smoothing".
@@ -61,8 +69,12 @@ class GeneratorTrainConfig(_Steps):
             raise SpecError("train.generator.train_frames must be >= 2")
         if not 1 <= self.sampling_steps <= 1000 or not 0 <= self.guidance <= 20:
             raise SpecError("train.generator.sampling_steps must be in 1..1000 and guidance in [0, 20]")
+        if not 1 <= self.guidance_below <= 1000:
+            raise SpecError("train.generator.guidance_below must be in 1..1000 (1000: guidance at every step)")
         if not 0 <= self.smoothing <= 10:
             raise SpecError("train.generator.smoothing must be in [0, 10] frames")
+        if self.geometry not in GEOMETRIES:
+            raise SpecError(f"train.generator.geometry must be one of {', '.join(GEOMETRIES)}, not {self.geometry!r}")
 
     @classmethod
     def tiny(cls, **overrides):
@@ -71,8 +83,10 @@ class GeneratorTrainConfig(_Steps):
         # per-frame velocity error is ~1e-4 m^2: at MDM's weight 1 the terms would be nil); measured at 0, 100, 300
         # and 1000: every evaluator figure and the jitter improved up to 1000 (FID 0.53 -> 0.12 -> 0.07, jitter
         # 41 -> 19 -> 13 m/s^2): bench/RESULTS.md, "MDM's geometric terms" and "velocity and foot-contact weights".
+        # Both terms in the root frame (geometry "root"): in the world frame at 1000 the network stopped reproducing
+        # the root block and its walks glided (RESULTS.md, "root-frame geometric terms").
         return replace(cls(steps=2000, batch_size=32, lr=5e-4, warmup_steps=200, train_frames=96, w_vel=1000.0,
-                           w_foot=1000.0), **overrides)
+                           w_foot=1000.0, geometry="root"), **overrides)
 
     @classmethod
     def paper(cls, **overrides):

@@ -173,10 +173,12 @@ def test_the_generator_loss_error_is_the_base_training_loss_per_sample():
     per_row = fn(x0_hat, x0, mask)
     g = cfg.train.generator
     assert g.w_vel > 0 and g.w_foot > 0
+    decoder = _decoder(normalizer)
+    assert g.geometry == "root"   # the preset's: the steps in the root frame
     for row in range(3):
         alone, parts = generator_loss(x0_hat[row:row + 1], x0[row:row + 1], mask[row:row + 1],
-                                      to_joints=_decoder(normalizer),
-                                      w_pos=g.w_pos, w_vel=g.w_vel, w_foot=g.w_foot)
+                                      to_joints=decoder, w_pos=g.w_pos, w_vel=g.w_vel, w_foot=g.w_foot,
+                                      to_steps=decoder.steps)
         assert per_row[row].item() == pytest.approx(alone.item(), rel=1e-5)
         assert per_row[row].item() > parts["simple"] * 1.0001    # the geometric terms count
 

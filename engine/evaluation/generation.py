@@ -28,11 +28,12 @@ from ..models.text_to_motion import decode, generator_seed, sample
 BATCH = 32
 
 
-def _generate(gen, condition, prompts, lengths, steps, guidance, seed, smoothing) -> list[np.ndarray]:
+def _generate(gen, condition, prompts, lengths, steps, guidance, seed, smoothing, guidance_below) -> list[np.ndarray]:
     out = []
     for a in range(0, len(prompts), BATCH):
         cond = condition(prompts[a:a + BATCH])
-        x, mask = sample(gen.model, cond, lengths[a:a + BATCH], steps, guidance, generator_seed(seed * 100_003 + a))
+        x, mask = sample(gen.model, cond, lengths[a:a + BATCH], steps, guidance, generator_seed(seed * 100_003 + a),
+                         guidance_below)
         out.extend(decode(x, mask, gen.normalizer, smoothing))
     return out
 
@@ -52,10 +53,10 @@ def _row(text_emb, motion_emb, real_emb, motions, captions, lexical, rng, mm_emb
 
 def generation_eval(service, dataset, clips, progress=None, repetitions: int | None = None,
                     steps: int | None = None, max_prompts: int | None = None,
-                    smoothing: float | None = None) -> dict | None:
+                    smoothing: float | None = None, guidance_below: int | None = None) -> dict | None:
     """The section for `service`'s checkpoint on `clips` (captioned test clips), or None without generators.
-    Each generator's output is smoothed as served (its train.generator.smoothing) unless `smoothing` is given
-    (0: the raw output)."""
+    Each generator samples and is smoothed as served (its train.generator.guidance_below and smoothing) unless
+    `guidance_below` or `smoothing` is given (smoothing 0: the raw output)."""
     gens = GenerationService(service)
     if not gens.variants:
         return None
@@ -95,11 +96,12 @@ def generation_eval(service, dataset, clips, progress=None, repetitions: int | N
             g = gen.config.train.generator
             n_steps = steps or g.sampling_steps
             sigma = g.smoothing if smoothing is None else smoothing
+            below = g.guidance_below if guidance_below is None else guidance_below
             condition = gens.condition(gen.config.generator.condition)
-            motions = _generate(gen, condition, captions, lengths, n_steps, g.guidance, rep, sigma)
+            motions = _generate(gen, condition, captions, lengths, n_steps, g.guidance, rep, sigma, below)
             mm_prompts = [p for p in captions[:mm_n] for _ in range(mm_k)]
             mm_motions = _generate(gen, condition, mm_prompts, [n for n in lengths[:mm_n] for _ in range(mm_k)],
-                                   n_steps, g.guidance, 1000 + rep, sigma)
+                                   n_steps, g.guidance, 1000 + rep, sigma, below)
             mm_emb = encode_motions(evaluator, mm_motions, kind="dense").reshape(mm_n, mm_k, -1)
             per_rep[name].append(_row(text_emb, encode_motions(evaluator, motions, kind="dense"), real_emb, motions,
                                       captions, service.model, np.random.default_rng(rep), mm_emb))
@@ -112,6 +114,7 @@ def generation_eval(service, dataset, clips, progress=None, repetitions: int | N
             "r_precision_batch": min(GUO_BATCH, len(clips)), "multimodality": {"prompts": mm_n, "samples": mm_k},
             "sampling_steps": steps or first.train.generator.sampling_steps,
             "guidance": first.train.generator.guidance, "max_frames": frames_cap,
+            "guidance_below": first.train.generator.guidance_below if guidance_below is None else guidance_below,
             "smoothing_frames": first.train.generator.smoothing if smoothing is None else smoothing,
             "evaluator": str(service.dir / "evaluator"),
             "reward": "the lexical model's text-motion cosine (SoPo's reward; not the evaluator)",

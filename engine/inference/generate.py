@@ -115,7 +115,8 @@ class GenerationService:
             if frames is None:   # the length head, kept within 1 s and what the generator was trained on
                 frames = int(predict_lengths(gen.model, cond)[0].clamp(int(MIN_SECONDS * FPS), limit))
             t1 = time.perf_counter()
-            x, mask = sample(gen.model, cond, [frames], steps, guidance, generator_seed(seed))
+            below = gen.config.train.generator.guidance_below
+            x, mask = sample(gen.model, cond, [frames], steps, guidance, generator_seed(seed), below)
             t2 = time.perf_counter()
             if smoothing is None:
                 smoothing = gen.config.train.generator.smoothing
@@ -127,7 +128,7 @@ class GenerationService:
             t4 = time.perf_counter()
         return {"model": model, "variant": gen.variant, "prompt": prompt, "joints": joints, "frames": int(frames),
                 "seconds": frames / FPS, "fps": FPS, "seed": int(seed), "steps": int(steps),
-                "guidance": float(guidance), "smoothing": float(smoothing),
+                "guidance": float(guidance), "guidance_below": int(below), "smoothing": float(smoothing),
                 "length": "given" if seconds is not None else "predicted",
                 "word_weights": {lexical.tokenizer.convert_ids_to_tokens(i): w for i, w in weights.items()},
                 "reward": reward, "evaluator_score": score, "physical": physical_report(joints),

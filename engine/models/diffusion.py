@@ -12,7 +12,9 @@ sigma = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev); t
 abar_prev = 1, where x_prev is x0_hat exactly.
 
 Classifier-free guidance (Ho & Salimans 2022): x0 = x0_uncond + g (x0_cond - x0_uncond), both passes
-in one batch of 2B rows (the first B conditioned, the last B with drop = True).
+in one batch of 2B rows (the first B conditioned, the last B with drop = True). With `guidance_below` it is
+applied in a limited interval (Kynkäänniemi et al. 2024): steps t >= guidance_below use the conditional
+prediction alone, which also saves the null pass there.
 
 The denoiser protocol: denoise_fn(x_t, t, cond, drop, frame_mask) -> x0_hat, where cond is a tensor
 or a dict/tuple/list of tensors with the batch first, drop a (B,) bool (True = use the null condition)
@@ -120,8 +122,9 @@ def guided_x0(denoise_fn, x_t: torch.Tensor, t: torch.Tensor, cond, guidance: fl
 
 def ddim_sample(denoise_fn, shape, cond, steps: int = 50, guidance: float = 2.5,
                 generator: torch.Generator | None = None, mask: torch.Tensor | None = None, eta: float = 0.0,
-                schedule: CosineSchedule | None = None) -> torch.Tensor:
-    """Sample x0 of `shape` (B, T, F) by DDIM over `steps` evenly spaced steps with guidance `guidance`.
+                schedule: CosineSchedule | None = None, guidance_below: int | None = None) -> torch.Tensor:
+    """Sample x0 of `shape` (B, T, F) by DDIM over `steps` evenly spaced steps with guidance `guidance`
+    (at the steps t < guidance_below only, when given).
 
     Every random draw (the start noise, and z when eta > 0) comes from `generator`, on the generator's
     device, then moves to the data's device (taken from cond or mask): one seed, one result. Padded frames
@@ -141,7 +144,8 @@ def ddim_sample(denoise_fn, shape, cond, steps: int = 50, guidance: float = 2.5,
     for i, step in enumerate(times):
         t = torch.full((B,), step, dtype=torch.long, device=device)
         t_prev = torch.full((B,), times[i + 1] if i + 1 < len(times) else -1, dtype=torch.long, device=device)
-        x0_hat = guided_x0(denoise_fn, x, t, cond, guidance, mask)
+        scale = guidance if guidance_below is None or step < guidance_below else 1.0
+        x0_hat = guided_x0(denoise_fn, x, t, cond, scale, mask)
         z = randn() if eta > 0 else None
         x = ddim_step(x, x0_hat, t, t_prev, schedule, eta, z)
     return x if mask is None else x * mask[..., None].to(x.dtype)

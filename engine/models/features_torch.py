@@ -6,6 +6,10 @@ about +Y takes root-frame vectors to the world, the root's ground position is th
 rotated xz steps, its height is read directly, and the other joints are the ric block rotated to the
 world and moved by the root's ground position. Batched over (B, T); gradients flow to the root and ric
 blocks. generator_loss's geometric terms (MDM's L_pos, L_vel, L_foot) use it through `FeatureDecoder`.
+
+`root_frame_steps` is our addition for the velocity and foot terms: each frame-to-frame displacement in the
+root frame of the step's first frame, so a step depends on that frame's root velocity only, not on the running
+sums (see its docstring).
 """
 from __future__ import annotations
 
@@ -37,8 +41,32 @@ def features_to_joints(features: torch.Tensor) -> torch.Tensor:
     return torch.cat([root[:, :, None], joints + offset[:, :, None]], dim=2)
 
 
+def root_frame_steps(features: torch.Tensor) -> torch.Tensor:
+    """(B, T, 263) denormalised features -> (B, T-1, 22, 3): each joint's displacement from frame t to t+1,
+    expressed in the root frame of frame t.
+
+    With L_t the joints in frame t's root frame (the root at (0, height, 0), the others the ric block), a
+    the yaw velocity and s = (v_x, 0, v_z) the root's step, both from row t:
+        d_t = R_y(-2 a) (L_{t+1} + s) - L_t.
+    It is the world displacement of features_to_joints rotated by frame t's heading, so |d_t| (the foot term)
+    is the same, while d_hat_t - d_t leaves out the heading and position error accumulated before frame t.
+    Why: through the running sums, an error in one frame's root velocity moves every later frame, so MDM's
+    world-frame L_vel at a high weight trains the root block to offset the errors of other frames rather than
+    to be right; our shipped generator trained that way could not reproduce the root velocities of its own
+    training clips even from nearly clean input (bench/RESULTS.md, "root-frame geometric terms")."""
+    B, T, _ = features.shape
+    ric = features[..., 4:4 + (JOINTS - 1) * 3].reshape(B, T, JOINTS - 1, 3)
+    height = features[..., 3]
+    root = torch.stack([torch.zeros_like(height), height, torch.zeros_like(height)], dim=-1)
+    local = torch.cat([root[:, :, None], ric], dim=2)                      # (B, T, 22, 3)
+    step = torch.stack([features[:, :-1, 1], torch.zeros_like(features[:, :-1, 1]), features[:, :-1, 2]], dim=-1)
+    turned = rotate_y(local[:, 1:] + step[:, :, None], -2.0 * features[:, :-1, 0, None])
+    return turned - local[:, :-1]
+
+
 class FeatureDecoder:
-    """Normalised features -> joints: denormalise by the checkpoint's mean/std, then `features_to_joints`."""
+    """Normalised features -> joints: denormalise by the checkpoint's mean/std, then `features_to_joints`;
+    `steps` gives `root_frame_steps` of the same features."""
 
     def __init__(self, mean: np.ndarray, std: np.ndarray, device=None):
         # copies: the checkpoint's arrays are read-only, which torch warns about
@@ -48,3 +76,7 @@ class FeatureDecoder:
     def __call__(self, normalised: torch.Tensor) -> torch.Tensor:
         mean, std = self.mean.to(normalised.device), self.std.to(normalised.device)
         return features_to_joints(normalised * std + mean)
+
+    def steps(self, normalised: torch.Tensor) -> torch.Tensor:
+        mean, std = self.mean.to(normalised.device), self.std.to(normalised.device)
+        return root_frame_steps(normalised * std + mean)

@@ -193,18 +193,24 @@ def masked_mse(x_hat: torch.Tensor, x: torch.Tensor, frame_mask: torch.Tensor) -
 
 def geometric_terms(x0_hat: torch.Tensor, x0: torch.Tensor, frame_mask: torch.Tensor, to_joints, w_pos: float = 0.0,
                     w_vel: float = 0.0, w_foot: float = 0.0, foot_joints=FEET,
-                    contact_threshold: float = 0.01) -> dict[str, torch.Tensor]:
-    """Per-sample (B,) terms of generator_loss: "simple", and each geometric term whose weight is > 0."""
+                    contact_threshold: float = 0.01, to_steps=None) -> dict[str, torch.Tensor]:
+    """Per-sample (B,) terms of generator_loss: "simple", and each geometric term whose weight is > 0.
+    The velocity and foot terms take their frame-to-frame displacements (B, T-1, J, 3) from `to_steps` when
+    given (features_torch.root_frame_steps), else from the differences of to_joints (MDM's)."""
     frame_mask = frame_mask.bool()
     parts = {"simple": masked_mse(x0_hat, x0, frame_mask)}
     if max(w_pos, w_vel, w_foot) > 0:
-        if to_joints is None:
+        if to_joints is None and (w_pos > 0 or to_steps is None):
             raise ValueError("geometric losses (w_pos, w_vel, w_foot > 0) need a to_joints function")
-        j_hat, j = to_joints(x0_hat), to_joints(x0).detach()
         pairs = frame_mask[:, 1:] & frame_mask[:, :-1]
-        v_hat, v = j_hat[:, 1:] - j_hat[:, :-1], j[:, 1:] - j[:, :-1]
         if w_pos > 0:
-            parts["pos"] = masked_mse(j_hat, j, frame_mask)
+            parts["pos"] = masked_mse(to_joints(x0_hat), to_joints(x0).detach(), frame_mask)
+        if max(w_vel, w_foot) > 0:
+            if to_steps is not None:
+                v_hat, v = to_steps(x0_hat), to_steps(x0).detach()
+            else:
+                j_hat, j = to_joints(x0_hat), to_joints(x0).detach()
+                v_hat, v = j_hat[:, 1:] - j_hat[:, :-1], j[:, 1:] - j[:, :-1]
         if w_vel > 0:
             parts["vel"] = masked_mse(v_hat, v, pairs)
         if w_foot > 0:
@@ -224,7 +230,7 @@ def weighted_terms(parts: dict[str, torch.Tensor], w_pos: float = 0.0, w_vel: fl
 
 def generator_loss(x0_hat: torch.Tensor, x0: torch.Tensor, frame_mask: torch.Tensor, to_joints=None,
                    w_pos: float = 0.0, w_vel: float = 0.0, w_foot: float = 0.0, foot_joints=FEET,
-                   contact_threshold: float = 0.01) -> tuple[torch.Tensor, dict]:
+                   contact_threshold: float = 0.01, to_steps=None) -> tuple[torch.Tensor, dict]:
     """MDM's loss (its section 3): L_simple = ||x0 - x0_hat||^2 over real frames
     + w_pos L_pos + w_vel L_vel + w_foot L_foot.
 
@@ -234,9 +240,11 @@ def generator_loss(x0_hat: torch.Tensor, x0: torch.Tensor, frame_mask: torch.Ten
       L_foot = ||(J(x0_hat)_{i+1} - J(x0_hat)_i) * f_i||^2 over the foot joints, f_i = 1 where the ground-truth
                foot moves less than `contact_threshold` per frame (MDM's contact rule; metres at 20 fps).
     Each term is a per-sample mean (MDM's masked_l2; geometric_terms), then a batch mean. A weight of 0 skips
-    the term. Returns (total, parts) with parts mapping the computed terms to floats.
+    the term. With `to_steps` (our addition, train.generator.geometry = "root"), J_{i+1} - J_i in L_vel and
+    L_foot is replaced by the displacement in frame i's root frame (features_torch.root_frame_steps).
+    Returns (total, parts) with parts mapping the computed terms to floats.
     """
     parts = {k: v.mean() for k, v in geometric_terms(x0_hat, x0, frame_mask, to_joints, w_pos, w_vel, w_foot,
-                                                      foot_joints, contact_threshold).items()}
+                                                      foot_joints, contact_threshold, to_steps).items()}
     total = weighted_terms(parts, w_pos, w_vel, w_foot)
     return total, {k: float(v.detach()) for k, v in parts.items()}

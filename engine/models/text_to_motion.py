@@ -58,14 +58,17 @@ def predict_lengths(model: TextToMotion, cond: dict) -> torch.Tensor:
 
 @torch.no_grad()
 def sample(model: TextToMotion, cond: dict, lengths, steps: int = 50, guidance: float = 2.5,
-           generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Normalised features (B, T, 263) and their frame mask (B, T) for the (B,) lengths in frames."""
+           generator: torch.Generator | None = None,
+           guidance_below: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised features (B, T, 263) and their frame mask (B, T) for the (B,) lengths in frames; guidance
+    at the steps t < guidance_below only (None: every step; callers pass train.generator.guidance_below)."""
     device = cond["cond_token"].device
     mask = frame_mask(torch.as_tensor(lengths, device=device))
     was = model.training
     model.eval()
     x = ddim_sample(model.denoiser.denoise, (mask.shape[0], mask.shape[1], model.cfg.features), cond,
-                    steps=steps, guidance=guidance, generator=generator, mask=mask, schedule=model.schedule)
+                    steps=steps, guidance=guidance, generator=generator, mask=mask, schedule=model.schedule,
+                    guidance_below=guidance_below)
     model.train(was)
     return x, mask
 

@@ -21,9 +21,10 @@ def denoising_error_fn(cfg, normalizer, device):
         return masked_mse
     g = cfg.train.generator
     to_joints = FeatureDecoder(normalizer.mean, normalizer.std, device)
+    to_steps = to_joints.steps if g.geometry == "root" else None
 
     def generator_loss_error(x0_hat, x0, frame_mask):
-        terms = geometric_terms(x0_hat, x0, frame_mask, to_joints, g.w_pos, g.w_vel, g.w_foot)
+        terms = geometric_terms(x0_hat, x0, frame_mask, to_joints, g.w_pos, g.w_vel, g.w_foot, to_steps=to_steps)
         return weighted_terms(terms, g.w_pos, g.w_vel, g.w_foot)
 
     return generator_loss_error

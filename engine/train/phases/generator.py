@@ -51,8 +51,9 @@ class GeneratorPhase:
         drop = torch.rand(B, device=x0.device) < self.cfg.generator.cond_drop
         x0_hat = self.policy.denoiser(x_t, t, mask, drop_mask=drop, **cond)
         p = self.pcfg
+        to_steps = self.to_joints.steps if self.to_joints is not None and p.geometry == "root" else None
         loss, parts = generator_loss(x0_hat, x0, mask, to_joints=self.to_joints, w_pos=p.w_pos, w_vel=p.w_vel,
-                                     w_foot=p.w_foot)
+                                     w_foot=p.w_foot, to_steps=to_steps)
         logits = self.policy.length_head(cond["cond_token"], cond.get("cond_states"), cond.get("cond_mask"))
         l_len = length_loss(logits, batch["lengths"])
         return loss + p.w_length * l_len, {**parts, "length": l_len.detach(), "cond_drop_share": drop.float().mean()}

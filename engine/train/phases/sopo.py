@@ -65,7 +65,7 @@ class SopoPhase:
         """K samples per row from `model` -> (samples (B, K, T, F), rewards (B, K))."""
         K, p = self.pcfg.samples, self.pcfg
         x, mask = sample(model, repeat_condition(cond, K), lengths.repeat_interleave(K), p.sampling_steps,
-                         p.sampling_guidance, generator_seed(seed))
+                         p.sampling_guidance, generator_seed(seed), self.cfg.train.generator.guidance_below)
         return x.view(len(texts), K, *x.shape[1:]), self.rewards(x, mask, texts, K)
 
     def offline_pair(self, batch, row: int):
