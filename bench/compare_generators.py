@@ -73,8 +73,10 @@ def markdown(r: dict, title: str) -> str:
         f"## {title} (bench/compare_generators.py)", "",
         f"{machine_line()} {r['threads']} thread(s).", "",
         f"Data `{r['data']}`, generators of `{Path(r['checkpoint']).name}` ({', '.join(ev['order'][1:])}); "
-        f"{ev['prompts']} test prompts x {ev['repetitions']} repetitions, R-precision in batches of "
-        f"{ev['r_precision_batch']}, {ev['sampling_steps']} DDIM steps, guidance {ev['guidance']}, output smoothing "
+        f"{ev['prompts']} {r.get('split', 'test')} prompts x {ev['repetitions']} repetitions, R-precision in batches "
+        f"of {ev['r_precision_batch']}, {ev['sampling_steps']} DDIM steps, guidance {ev['guidance']}"
+        + (f" at the steps t < {ev['guidance_below']}" if ev.get("guidance_below", 1000) < 1000 else "")
+        + ", output smoothing "
         f"{ev.get('smoothing_frames', 0)} frames. Mean ± 95% interval.",
         "", *rows_table(ev), "", "Physical checks against the data's (the generation issue's bar: 1.5x, 2 cm, 5%):", "",
         *physical_table(ev)])

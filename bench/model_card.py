@@ -120,8 +120,9 @@ def generation_card(checkpoint: Path, results: dict) -> list[str]:
         lines.append("")
     lines += ["Limits: the generators know the procedural library's actions only (not Bandai's styles), generate "
               "1-10 s at 20 fps, and are small (the `tiny` network, minutes of CPU training): expect coarse motion. "
-              "Walks and runs glide (the root moves, the legs barely step: foot skating about twice the data's); "
-              "arm actions and squats tend to be held poses rather than movements.", ""]
+              "Walks and jogs step but move faster than the data's (about 2x) and some still slide; walking "
+              "backwards glides on still legs; foot skating is about 1.5x the data's on the procedural test split. "
+              "Arm actions and squats tend to be held poses rather than movements; a kick is not a kick.", ""]
     return lines
 
 
