@@ -28,32 +28,42 @@ from generation_tables import physical_table, rows_table  # noqa: E402
 from results import machine_line, write_section  # noqa: E402
 
 
-def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def common_arguments(doc: str, section: str) -> argparse.ArgumentParser:
+    """The options every generator benchmark shares: --checkpoint, --data, --threads, --guidance-below, --section,
+    --no-write (bench/generator_root.py uses them too)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--data", default="synthetic")
-    ap.add_argument("--repetitions", type=int, default=3)
-    ap.add_argument("--max-prompts", type=int, default=None)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--smoothing", type=float, default=None,
-                    help="output smoothing in frames for every generator (default: each one's own; 0 = raw output)")
     ap.add_argument("--guidance-below", type=int, default=None,
                     help="guidance only at diffusion steps t below this, 1-1000 (default: each generator's own)")
-    ap.add_argument("--split", default="test", help="the split whose captions and motions are scored (val to choose)")
-    ap.add_argument("--section", default="compare_generators")
-    ap.add_argument("--title", default="Generators side by side")
+    ap.add_argument("--section", default=section)
     ap.add_argument("--no-write", action="store_true")
-    args = ap.parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    return ap
 
+
+def open_checkpoint(args):
+    """Torch on args.threads threads, then (the served checkpoint, the dataset)."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
     torch.set_num_threads(args.threads)
     from engine.data import open_dataset
-    from engine.evaluation.generation import generation_eval
     from engine.inference.service import ModelService
+    return ModelService(args.checkpoint), open_dataset(args.data)
 
-    service = ModelService(args.checkpoint)
-    dataset = open_dataset(args.data)
+
+def main(argv=None) -> dict:
+    ap = common_arguments(__doc__, "compare_generators")
+    ap.add_argument("--repetitions", type=int, default=3)
+    ap.add_argument("--max-prompts", type=int, default=None)
+    ap.add_argument("--smoothing", type=float, default=None,
+                    help="output smoothing in frames for every generator (default: each one's own; 0 = raw output)")
+    ap.add_argument("--split", default="test", help="the split whose captions and motions are scored (val to choose)")
+    ap.add_argument("--title", default="Generators side by side")
+    args = ap.parse_args(argv)
+    from engine.evaluation.generation import generation_eval
+
+    service, dataset = open_checkpoint(args)
     section = generation_eval(service, dataset, dataset.split(args.split), repetitions=args.repetitions,
                               max_prompts=args.max_prompts, smoothing=args.smoothing,
                               guidance_below=args.guidance_below)

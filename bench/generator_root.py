@@ -17,9 +17,7 @@ Prints JSON and writes a section of bench/RESULTS.md (default: generator_root).
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare_generators import common_arguments, open_checkpoint  # noqa: E402
 from results import machine_line, write_section  # noqa: E402
 
 BLOCKS = {"root yaw velocity": slice(0, 1), "root xz velocity": slice(1, 3), "root height": slice(3, 4),
@@ -101,28 +100,14 @@ def locomotion(gens, name, dataset, clips, samples: int, guidance_below) -> dict
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", required=True)
-    ap.add_argument("--data", default="synthetic")
+    ap = common_arguments(__doc__, "generator_root")
     ap.add_argument("--clips", type=int, default=64, help="validation clips for the denoising errors")
     ap.add_argument("--samples", type=int, default=4, help="generated motions per locomotion test clip")
-    ap.add_argument("--guidance-below", type=int, default=None,
-                    help="guidance only at diffusion steps t below this (default: each generator's own)")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--section", default="generator_root")
-    ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-
-    import torch
-    torch.set_num_threads(args.threads)
-    from engine.data import open_dataset
     from engine.inference.generate import GenerationService
-    from engine.inference.service import ModelService
 
-    service = ModelService(args.checkpoint)
+    service, dataset = open_checkpoint(args)
     gens = GenerationService(service)
-    dataset = open_dataset(args.data)
     val = [c for c in dataset.split("val") if c.captions][:args.clips]
     test = [c for c in dataset.split("test") if c.captions]
     result = {"checkpoint": args.checkpoint, "data": args.data, "threads": args.threads,
