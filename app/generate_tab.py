@@ -65,7 +65,8 @@ def scores_markdown(result: dict) -> str:
     """Reward, evaluator score and the physical checks of one generated motion."""
     evaluator = result.get("evaluator_score")
     lines = [f"**{LABELS.get(result['model'], result['model'])}** · {result['seconds']:.1f} s "
-             f"({result['length']} length) · seed {result['seed']} · {result['steps']} steps · guidance {result['guidance']:g}",
+             f"({result['length']} length) · seed {result['seed']} · {result['steps']} steps · guidance {result['guidance']:g}"
+             + (" · planted feet held" if result.get("foot_lock") else ""),
              f"- **reward** {result['reward']:.3f} (the lexical model's text-motion cosine; training used it)",
              "- **evaluator** " + (f"{evaluator:.3f} (a separate retrieval model that training never saw)"
                                    if evaluator is not None else "not available: the checkpoint has no evaluator/")]
@@ -105,8 +106,9 @@ def _seconds(length_value) -> float | None:
 
 @guarded("Generation failed", 5, 3, clear={0: None, 1: "", 2: ""})
 def generate(engine, prompt: str, length_value, seed_value, steps_value, guidance_value, weights_value: str,
-             prompt_default: str, progress=gr.Progress()):
-    """-> (synchronised figure, base scores, SoPo scores, status, results state)."""
+             prompt_default: str, foot_lock: bool = False, progress=gr.Progress()):
+    """-> (synchronised figure, base scores, SoPo scores, status, results state); foot_lock holds planted feet
+    (engine/motion_io/foot_lock.py)."""
     available = engine.generators()
     if not available:
         raise MotionLexError(NO_GENERATOR)
@@ -119,7 +121,8 @@ def generate(engine, prompt: str, length_value, seed_value, steps_value, guidanc
     results, seconds = {}, _seconds(length_value)
     for i, model in enumerate(models):
         progress((i, len(models)), desc=f"sampling the {LABELS.get(model, model)}")
-        results[model] = engine.generate(prompt, model, seconds, seed, steps, guidance, steering)
+        results[model] = engine.generate(prompt, model, seconds, seed, steps, guidance, steering,
+                                         foot_lock=bool(foot_lock))
         seconds = results[model]["seconds"]        # the second one gets the first one's (maybe predicted) length
     progress((len(models), len(models)), desc="drawing")
     first = results[models[0]]
@@ -186,6 +189,8 @@ def build(engine, demo: gr.Blocks):
         seed = gr.Number(value=0, precision=0, label="Seed", elem_id="generate-seed")
         steps = gr.Slider(1, 200, value=50, step=1, label="Sampling steps", elem_id="generate-steps")
         guidance = gr.Slider(0, 10, value=2.5, step=0.1, label="Guidance", elem_id="generate-guidance")
+        foot_lock = gr.Checkbox(value=False, label="Hold planted feet", elem_id="generate-foot-lock",
+                                info="less foot sliding, slower travel; scores R-precision lower")
     with gr.Row():
         with gr.Column(scale=5):
             weights = gr.Textbox(label="Word weights", lines=2, elem_id="generate-weights",
@@ -211,7 +216,7 @@ def build(engine, demo: gr.Blocks):
 
     prompt.change(words_of, [prompt], [weights, bars, weights_note, default_weights], trigger_mode="always_last")
     weights.change(edit_weights, [weights], [bars, weights_note], trigger_mode="always_last", show_progress="hidden")
-    inputs = [prompt, length, seed, steps, guidance, weights, default_weights]
+    inputs = [prompt, length, seed, steps, guidance, weights, default_weights, foot_lock]
     outputs = [plot, base_box, sopo_box, status, results]
     go_button.click(bind(generate, engine), inputs, outputs)
     prompt.submit(bind(generate, engine), inputs, outputs)

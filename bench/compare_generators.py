@@ -1,7 +1,7 @@
 """Generators side by side, scored by one independent evaluator from the same noise.
 
     python bench/compare_generators.py --checkpoint runs/compare_gen [--data synthetic] [--repetitions 3]
-        [--threads 1] [--smoothing SIGMA] [--guidance-below T] [--split test|val] [--section NAME] [--title "..."]
+        [--threads 1] [--smoothing SIGMA] [--foot-lock on|off] [--guidance-below T] [--split test|val] [--section NAME] [--title "..."]
         [--no-write]
 
 The checkpoint folder holds a lexical model (the condition and the reward), `evaluator/` and any number of
@@ -58,6 +58,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--max-prompts", type=int, default=None)
     ap.add_argument("--smoothing", type=float, default=None,
                     help="output smoothing in frames for every generator (default: each one's own; 0 = raw output)")
+    ap.add_argument("--foot-lock", choices=("on", "off"), default=None,
+                    help="lock planted feet for every generator (default: each one's own train.generator.foot_lock)")
     ap.add_argument("--split", default="test", help="the split whose captions and motions are scored (val to choose)")
     ap.add_argument("--title", default="Generators side by side")
     args = ap.parse_args(argv)
@@ -66,7 +68,8 @@ def main(argv=None) -> dict:
     service, dataset = open_checkpoint(args)
     section = generation_eval(service, dataset, dataset.split(args.split), repetitions=args.repetitions,
                               max_prompts=args.max_prompts, smoothing=args.smoothing,
-                              guidance_below=args.guidance_below)
+                              guidance_below=args.guidance_below,
+                              foot_lock=None if args.foot_lock is None else args.foot_lock == "on")
     if section is None or "rows" not in section:
         raise SystemExit(f"nothing to compare in {args.checkpoint}: {section}")
     result = {"checkpoint": args.checkpoint, "data": args.data, "split": args.split, "threads": args.threads,
@@ -87,7 +90,8 @@ def markdown(r: dict, title: str) -> str:
         f"of {ev['r_precision_batch']}, {ev['sampling_steps']} DDIM steps, guidance {ev['guidance']}"
         + (f" at the steps t < {ev['guidance_below']}" if ev.get("guidance_below", 1000) < 1000 else "")
         + ", output smoothing "
-        f"{ev.get('smoothing_frames', 0)} frames. Mean ± 95% interval.",
+        f"{ev.get('smoothing_frames', 0)} frames, feet locked: "
+        f"{', '.join(n for n, on in ev.get('foot_lock', {}).items() if on) or 'none'}. Mean ± 95% interval.",
         "", *rows_table(ev), "", "Physical checks against the data's (the generation issue's bar: 1.5x, 2 cm, 5%):", "",
         *physical_table(ev)])
 

@@ -186,18 +186,22 @@ class Engine(ViewsMixin, RunsMixin):
         return self.generation().available()
 
     def generate(self, prompt: str, model: str = "base", seconds: float | None = None, seed: int = 0,
-                 steps: int = 50, guidance: float = 2.5, word_weights=None, smoothing: float | None = None) -> dict:
+                 steps: int = 50, guidance: float = 2.5, word_weights=None, smoothing: float | None = None,
+                 foot_lock: bool | None = None) -> dict:
         """Text to motion: {"joints" (T, 22, 3) canonical, "frames", "seconds", "reward" (the lexical model's
         score), "evaluator_score", "physical", "timings", ...}. seconds=None lets the length head choose;
         word_weights ({word: weight} or "walk:2 -run") steer the lexical condition word by word; smoothing is
-        the output filter in frames (None: the generator's own, 0: the raw output)."""
-        return self.generation().generate(prompt, model, seconds, seed, steps, guidance, word_weights, smoothing)
+        the output filter in frames (None: the generator's own, 0: the raw output); foot_lock holds planted feet
+        (None: the generator's own)."""
+        return self.generation().generate(prompt, model, seconds, seed, steps, guidance, word_weights, smoothing,
+                                          foot_lock)
 
     def generate_pair(self, prompt: str, seconds: float | None = None, seed: int = 0, steps: int = 50,
-                      guidance: float = 2.5, word_weights=None, smoothing: float | None = None) -> dict:
+                      guidance: float = 2.5, word_weights=None, smoothing: float | None = None,
+                      foot_lock: bool | None = None) -> dict:
         """Base and SoPo generators from the same seed and length: {"base": ..., "sopo": ...}."""
         return self.generation().generate_pair(prompt, seconds, seed, steps, guidance, word_weights,
-                                               smoothing=smoothing)
+                                               smoothing=smoothing, foot_lock=foot_lock)
 
     def generated_motion(self, result: dict) -> Motion:
         """A generate() result as a Motion (for the viewer and motion_io.save_motion)."""

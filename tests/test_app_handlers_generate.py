@@ -53,6 +53,10 @@ def test_generate_both_and_steer_with_a_word(engine):
     assert not np.allclose(state["base"]["joints"], state2["base"]["joints"])   # the word changed the motion
     _, _, _, _, again = generate_tab.generate(engine, prompt, 2.0, 3, 5, 2.5, default, default, progress=NoProgress())
     np.testing.assert_allclose(again["base"]["joints"], state["base"]["joints"], atol=1e-5)   # same seed, same motion
+    _, held, _, _, locked = generate_tab.generate(engine, prompt, 2.0, 3, 5, 2.5, default, default, True,
+                                                  progress=NoProgress())
+    assert "planted feet held" in held and "planted feet held" not in base
+    assert np.array_equal(locked["base"]["joints"][..., 1], state["base"]["joints"][..., 1])   # heights kept
 
 
 def test_bad_requests_are_messages(engine):

@@ -63,6 +63,17 @@ def test_served_output_is_smoothed_as_configured_and_raw_on_request(engine):
     assert jitter(served["joints"]) < 0.8 * jitter(raw["joints"])
 
 
+def test_foot_lock_on_request_shifts_the_whole_body_horizontally(engine):
+    """Same seed, locking on and off: heights equal, and per frame every joint moved by the same x/z shift."""
+    off = engine.generate("a person walks forward", seconds=2, seed=5, steps=4, foot_lock=False)
+    on = engine.generate("a person walks forward", seconds=2, seed=5, steps=4, foot_lock=True)
+    assert on["foot_lock"] is True and off["foot_lock"] is False
+    assert np.array_equal(on["joints"][..., 1], off["joints"][..., 1])
+    shift = on["joints"] - off["joints"]
+    assert np.allclose(shift, shift[:, :1], atol=1e-5) and np.abs(shift).max() > 1e-3
+    assert on["physical"]["skating_ratio"] <= off["physical"]["skating_ratio"]
+
+
 def test_generate_pair_shares_seed_and_length(engine):
     pair = engine.generate_pair("a person jumps", seed=1, steps=2)
     assert set(pair) == {"base", "sopo"} and pair["base"]["frames"] == pair["sopo"]["frames"]

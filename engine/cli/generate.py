@@ -22,6 +22,8 @@ def add_parser(sub):
     parser.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance, 0-20 (default 2.5)")
     parser.add_argument("--smoothing", type=float, default=None,
                         help="output smoothing over time in frames, 0-10 (default: the generator's; 0 = raw output)")
+    parser.add_argument("--foot-lock", choices=("on", "off"), default=None,
+                        help="hold planted feet in place (default: the generator's own setting)")
     parser.add_argument("--weights", default=None, help="word weights steering the condition, e.g. 'walk:2 -run'")
     parser.add_argument("--out", required=True, help="output file: .npy (joints) or .bvh")
     parser.set_defaults(func=run)
@@ -40,6 +42,7 @@ def run(args) -> dict:
         raise InputError(out, f"the folder {out.parent} does not exist")
     engine = Engine(checkpoint=args.checkpoint)
     result = engine.generate(args.prompt, model=args.model, seconds=args.seconds, seed=args.seed, steps=args.steps,
-                             guidance=args.guidance, word_weights=args.weights, smoothing=args.smoothing)
+                             guidance=args.guidance, word_weights=args.weights, smoothing=args.smoothing,
+                             foot_lock=None if args.foot_lock is None else args.foot_lock == "on")
     save_motion(engine.generated_motion(result), out)
     return {"out": str(out), **{k: v for k, v in result.items() if k != "joints"}}

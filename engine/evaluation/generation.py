@@ -28,13 +28,14 @@ from ..models.text_to_motion import decode, generator_seed, sample
 BATCH = 32
 
 
-def _generate(gen, condition, prompts, lengths, steps, guidance, seed, smoothing, guidance_below) -> list[np.ndarray]:
+def _generate(gen, condition, prompts, lengths, steps, guidance, seed, smoothing, guidance_below,
+              foot_lock) -> list[np.ndarray]:
     out = []
     for a in range(0, len(prompts), BATCH):
         cond = condition(prompts[a:a + BATCH])
         x, mask = sample(gen.model, cond, lengths[a:a + BATCH], steps, guidance, generator_seed(seed * 100_003 + a),
                          guidance_below)
-        out.extend(decode(x, mask, gen.normalizer, smoothing))
+        out.extend(decode(x, mask, gen.normalizer, smoothing, foot_lock))
     return out
 
 
@@ -53,10 +54,12 @@ def _row(text_emb, motion_emb, real_emb, motions, captions, lexical, rng, mm_emb
 
 def generation_eval(service, dataset, clips, progress=None, repetitions: int | None = None,
                     steps: int | None = None, max_prompts: int | None = None,
-                    smoothing: float | None = None, guidance_below: int | None = None) -> dict | None:
+                    smoothing: float | None = None, guidance_below: int | None = None,
+                    foot_lock: bool | None = None) -> dict | None:
     """The section for `service`'s checkpoint on `clips` (captioned test clips), or None without generators.
-    Each generator samples and is smoothed as served (its train.generator.guidance_below and smoothing) unless
-    `guidance_below` or `smoothing` is given (smoothing 0: the raw output)."""
+    Each generator samples, locks its feet and is smoothed as served (its train.generator.guidance_below, foot_lock
+    and smoothing) unless `guidance_below`, `foot_lock` or `smoothing` is given (smoothing 0 and foot_lock False:
+    the raw output)."""
     gens = GenerationService(service)
     if not gens.variants:
         return None
@@ -97,11 +100,12 @@ def generation_eval(service, dataset, clips, progress=None, repetitions: int | N
             n_steps = steps or g.sampling_steps
             sigma = g.smoothing if smoothing is None else smoothing
             below = g.guidance_below if guidance_below is None else guidance_below
+            lock = g.foot_lock if foot_lock is None else foot_lock
             condition = gens.condition(gen.config.generator.condition)
-            motions = _generate(gen, condition, captions, lengths, n_steps, g.guidance, rep, sigma, below)
+            motions = _generate(gen, condition, captions, lengths, n_steps, g.guidance, rep, sigma, below, lock)
             mm_prompts = [p for p in captions[:mm_n] for _ in range(mm_k)]
             mm_motions = _generate(gen, condition, mm_prompts, [n for n in lengths[:mm_n] for _ in range(mm_k)],
-                                   n_steps, g.guidance, 1000 + rep, sigma, below)
+                                   n_steps, g.guidance, 1000 + rep, sigma, below, lock)
             mm_emb = encode_motions(evaluator, mm_motions, kind="dense").reshape(mm_n, mm_k, -1)
             per_rep[name].append(_row(text_emb, encode_motions(evaluator, motions, kind="dense"), real_emb, motions,
                                       captions, service.model, np.random.default_rng(rep), mm_emb))
@@ -116,6 +120,8 @@ def generation_eval(service, dataset, clips, progress=None, repetitions: int | N
             "guidance": first.train.generator.guidance, "max_frames": frames_cap,
             "guidance_below": first.train.generator.guidance_below if guidance_below is None else guidance_below,
             "smoothing_frames": first.train.generator.smoothing if smoothing is None else smoothing,
+            "foot_lock": {n: bool(g.config.train.generator.foot_lock if foot_lock is None else foot_lock)
+                          for n, g in loaded.items()},
             "evaluator": str(service.dir / "evaluator"),
             "reward": "the lexical model's text-motion cosine (SoPo's reward; not the evaluator)",
             "fid_reference": "the real test motions (centre-cropped to the generated lengths)",

@@ -91,8 +91,10 @@ class GenerationService:
         return self._conditions[mode]
 
     def generate(self, prompt: str, model: str = "base", seconds: float | None = None, seed: int = 0,
-                 steps: int = 50, guidance: float = 2.5, word_weights=None, smoothing: float | None = None) -> dict:
-        """One prompt -> joints and their checks; smoothing None = the generator's train.generator.smoothing."""
+                 steps: int = 50, guidance: float = 2.5, word_weights=None, smoothing: float | None = None,
+                 foot_lock: bool | None = None) -> dict:
+        """One prompt -> joints and their checks; smoothing / foot_lock None = the generator's train.generator
+        smoothing / foot_lock."""
         began = time.perf_counter()
         check_request(seconds, steps, guidance, smoothing)
         prompt = (prompt or "").strip()
@@ -120,7 +122,9 @@ class GenerationService:
             t2 = time.perf_counter()
             if smoothing is None:
                 smoothing = gen.config.train.generator.smoothing
-            joints = decode(x, mask, gen.normalizer, smoothing)[0]
+            if foot_lock is None:
+                foot_lock = gen.config.train.generator.foot_lock
+            joints = decode(x, mask, gen.normalizer, smoothing, bool(foot_lock))[0]
             t3 = time.perf_counter()
             reward = float(lexical_reward(lexical, [prompt], [joints])[0])
             evaluator = self.evaluator()
@@ -129,6 +133,7 @@ class GenerationService:
         return {"model": model, "variant": gen.variant, "prompt": prompt, "joints": joints, "frames": int(frames),
                 "seconds": frames / FPS, "fps": FPS, "seed": int(seed), "steps": int(steps),
                 "guidance": float(guidance), "guidance_below": int(below), "smoothing": float(smoothing),
+                "foot_lock": bool(foot_lock),
                 "length": "given" if seconds is not None else "predicted",
                 "word_weights": {lexical.tokenizer.convert_ids_to_tokens(i): w for i, w in weights.items()},
                 "reward": reward, "evaluator_score": score, "physical": physical_report(joints),
@@ -137,8 +142,9 @@ class GenerationService:
 
     def generate_pair(self, prompt: str, seconds: float | None = None, seed: int = 0, steps: int = 50,
                       guidance: float = 2.5, word_weights=None, models: tuple[str, str] = ("base", "sopo"),
-                      smoothing: float | None = None) -> dict:
+                      smoothing: float | None = None, foot_lock: bool | None = None) -> dict:
         """Two generators, one seed, one length (the first one's when predicted): the side-by-side view."""
-        first = self.generate(prompt, models[0], seconds, seed, steps, guidance, word_weights, smoothing)
-        second = self.generate(prompt, models[1], first["seconds"], seed, steps, guidance, word_weights, smoothing)
+        first = self.generate(prompt, models[0], seconds, seed, steps, guidance, word_weights, smoothing, foot_lock)
+        second = self.generate(prompt, models[1], first["seconds"], seed, steps, guidance, word_weights, smoothing,
+                               foot_lock)
         return {models[0]: first, models[1]: second}

@@ -5,7 +5,7 @@ SoPo's online samples, the offline-DPO pairs and the evaluation all call: DDIM o
 steps with classifier-free guidance (engine.models.diffusion), at given lengths, every random draw from
 one torch.Generator, in eval mode and without gradients. `decode` turns the normalised features into
 canonical joints through the checkpoint's Normalizer and features263.features_to_joints (numpy, exact),
-then motion_io.smoothing when asked.
+then motion_io.foot_lock and motion_io.smoothing when asked.
 """
 from __future__ import annotations
 
@@ -73,17 +73,25 @@ def sample(model: TextToMotion, cond: dict, lengths, steps: int = 50, guidance: 
     return x, mask
 
 
-def decode(features: torch.Tensor, mask: torch.Tensor, normalizer, smoothing: float = 0.0) -> list[np.ndarray]:
-    """Normalised features + mask -> one canonical (T_i, 22, 3) float32 joint array per row, smoothed over time
-    by a Gaussian of `smoothing` frames (0: the raw output; serving and evaluation pass the generator's
-    train.generator.smoothing, training's own samples stay raw)."""
-    from ..motion_io.features263 import features_to_joints
+def decode(features: torch.Tensor, mask: torch.Tensor, normalizer, smoothing: float = 0.0,
+           foot_lock: bool = False) -> list[np.ndarray]:
+    """Normalised features + mask -> one canonical (T_i, 22, 3) float32 joint array per row: planted feet locked
+    by the generated foot contacts when `foot_lock` (motion_io.foot_lock), then smoothed over time by a Gaussian
+    of `smoothing` frames (0: the raw output). Serving and evaluation pass the generator's train.generator
+    smoothing and foot_lock; training's own samples stay raw."""
+    from ..motion_io.features263 import FEATURE_BLOCKS, features_to_joints
+    from ..motion_io.foot_lock import lock_feet, planted_toes
     from ..motion_io.smoothing import smooth_joints
 
     x = features.detach().float().cpu().numpy()
-    lengths = mask.sum(1).cpu().tolist()
-    return [smooth_joints(features_to_joints(normalizer.denormalize(x[i, :n])), smoothing)
-            for i, n in enumerate(lengths)]
+    out = []
+    for i, n in enumerate(mask.sum(1).cpu().tolist()):
+        rows = normalizer.denormalize(x[i, :n])
+        joints = features_to_joints(rows)
+        if foot_lock:
+            joints = lock_feet(joints, planted_toes(joints, rows[:, FEATURE_BLOCKS["contacts"]]))
+        out.append(smooth_joints(joints, smoothing))
+    return out
 
 
 def generator_seed(seed: int) -> torch.Generator:
