@@ -121,7 +121,9 @@ def generation_card(checkpoint: Path, results: dict) -> list[str]:
     lines += ["Limits: the generators know the procedural library's actions only (not Bandai's styles), generate "
               "1-10 s at 20 fps, and are small (the `tiny` network, minutes of CPU training): expect coarse motion. "
               "Walks and jogs step but move faster than the data's (about 2x) and some still slide; walking "
-              "backwards glides on still legs; foot skating is about 1.5x the data's on the procedural test split. "
+              "backwards glides on still legs; foot skating is about 1.5x the data's on the procedural test split "
+              "(under 1.3x with `--foot-lock on`, the Generate tab's \"Hold planted feet\", which costs some "
+              "R-precision). "
               "Arm actions and squats tend to be held poses rather than movements; a kick is not a kick.", ""]
     return lines
 

@@ -61,8 +61,8 @@ class GeneratorTrainConfig(_Steps):
     # 0.75: the lightest of 0.5/0.6/0.75/1/1.25 that brings both shipped generators' jitter within 1.5x the data's
     # on the validation split (raw: 2.8x base, 4.2x SoPo); bench/RESULTS.md, "output smoothing".
     smoothing: float = 0.75
-    # Planted feet held in place when serving and evaluating: the body shifted so that a toe the generator marks
-    # in contact does not slide (motion_io/foot_lock.py; bench/RESULTS.md, "foot locking")
+    # Planted feet hold the body back when serving and evaluating (motion_io/foot_lock.py). Off: on the validation
+    # split it cut the skating by a third and cost R-precision top-3 0.06-0.07 (bench/RESULTS.md, "foot locking")
     foot_lock: bool = False
     base: str = ""              # lexical checkpoint to condition on when the run trains no lexical phase
 

@@ -108,10 +108,11 @@ def cli(*args):
 def test_generate_cli_writes_the_motion_and_prints_json(run, tmp_path):
     out = tmp_path / "walk.npy"
     proc = cli("generate", "--checkpoint", str(run), "--prompt", "a person walks", "--model", "sopo",
-               "--seconds", "1.5", "--steps", "3", "--seed", "2", "--out", str(out), "--json")
+               "--seconds", "1.5", "--steps", "3", "--seed", "2", "--foot-lock", "on", "--out", str(out), "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)
     assert result["frames"] == 30 and result["variant"] == "sopo" and "joints" not in result
+    assert result["foot_lock"] is True and result["smoothing"] > 0
     assert {"reward", "evaluator_score", "physical", "timings"} <= set(result)
     assert np.load(out).shape == (30, 22, 3)
     bvh = cli("generate", "--checkpoint", str(run), "--prompt", "a person walks", "--seconds", "1", "--steps", "2",
