@@ -50,6 +50,7 @@ def main(argv=None) -> dict:
     import torch
     torch.set_num_threads(1)
     from engine.facade import Engine
+    from engine.inference.generate import Served
     from engine.models.text_to_motion import decode, generator_seed, sample
 
     engine = Engine(checkpoint=args.checkpoint)
@@ -71,10 +72,11 @@ def main(argv=None) -> dict:
     prompts = [PROMPTS[i % len(PROMPTS)] for i in range(args.batch)]
     frames = int(round(seconds * 20))
     began = time.perf_counter()
+    served = Served.of(gen)
     with torch.no_grad():
         x, mask = sample(gen.model, condition(prompts), [frames] * args.batch, args.steps, args.guidance,
-                         generator_seed(0), gen.config.train.generator.guidance_below)
-        decode(x, mask, gen.normalizer, gen.config.train.generator.smoothing)
+                         generator_seed(0), served.guidance_below)
+        decode(x, mask, gen.normalizer, served.smoothing, served.foot_lock)
     batch_s = time.perf_counter() - began
 
     result = {"checkpoint": args.checkpoint, "model": args.model, "variant": gen.variant,

@@ -70,13 +70,14 @@ def root_speed(joints) -> float:
 def locomotion(gens, name, dataset, clips, samples: int, guidance_below) -> dict:
     import torch
 
+    from engine.inference.generate import Served
     from engine.metrics.physical import foot_skating_ratio
     from engine.models.text_to_motion import decode, generator_seed, sample
 
     gen = gens.generator(name)
     g = gen.config.train.generator
     condition = gens.condition(gen.config.generator.condition)
-    below = g.guidance_below if guidance_below is None else guidance_below
+    served = Served.of(gen, guidance_below)
     out = {}
     for kind in LOCOMOTION:
         chosen = [c for c in clips if (c.label or {}).get("primitives") == [kind]]
@@ -89,8 +90,8 @@ def locomotion(gens, name, dataset, clips, samples: int, guidance_below) -> dict
         for a in range(0, len(prompts), 32):
             with torch.no_grad():
                 x, mask = sample(gen.model, condition(prompts[a:a + 32]), lengths[a:a + 32], g.sampling_steps,
-                                 g.guidance, generator_seed(a), below)
-            made.extend(decode(x, mask, gen.normalizer, g.smoothing))
+                                 g.guidance, generator_seed(a), served.guidance_below)
+            made.extend(decode(x, mask, gen.normalizer, served.smoothing, served.foot_lock))
         out[kind] = {"clips": len(chosen),
                      "speed_real": float(np.mean([root_speed(r) for r in real])),
                      "speed_generated": float(np.mean([root_speed(m) for m in made])),
@@ -104,7 +105,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--clips", type=int, default=64, help="validation clips for the denoising errors")
     ap.add_argument("--samples", type=int, default=4, help="generated motions per locomotion test clip")
     args = ap.parse_args(argv)
-    from engine.inference.generate import GenerationService
+    from engine.inference.generate import GenerationService, Served
 
     service, dataset = open_checkpoint(args)
     gens = GenerationService(service)
@@ -117,8 +118,7 @@ def main(argv=None) -> dict:
         condition = gens.condition(gen.config.generator.condition)
         result["generators"][name] = {
             "geometry": gen.config.train.generator.geometry,
-            "guidance_below": gen.config.train.generator.guidance_below if args.guidance_below is None
-            else args.guidance_below,
+            "guidance_below": Served.of(gen, args.guidance_below).guidance_below,
             "denoising_error": block_errors(gen, condition, dataset, val),
             "locomotion": locomotion(gens, name, dataset, test, args.samples, args.guidance_below)}
     print(json.dumps(result, indent=1))

@@ -74,6 +74,19 @@ def test_foot_lock_on_request_shifts_the_whole_body_horizontally(engine):
     assert on["physical"]["skating_ratio"] <= off["physical"]["skating_ratio"]
 
 
+def test_as_served_is_the_generators_own_settings_unless_overridden(engine):
+    from engine.inference.generate import Served
+
+    gen = engine.generation().generator("base")
+    own = Served.of(gen)
+    g = gen.config.train.generator
+    assert (own.guidance_below, own.smoothing, own.foot_lock) == (g.guidance_below, g.smoothing, g.foot_lock)
+    assert Served.of(gen, 300, 0, not g.foot_lock) == Served(300, 0.0, not g.foot_lock)
+    served = engine.generate("a person walks forward", seconds=1, seed=1, steps=2)
+    assert (served["guidance_below"], served["smoothing"], served["foot_lock"]) == \
+        (own.guidance_below, own.smoothing, own.foot_lock)
+
+
 def test_generate_pair_shares_seed_and_length(engine):
     pair = engine.generate_pair("a person jumps", seed=1, steps=2)
     assert set(pair) == {"base", "sopo"} and pair["base"]["frames"] == pair["sopo"]["frames"]

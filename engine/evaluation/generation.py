@@ -18,7 +18,7 @@ import numpy as np
 from ..checkpoint import read_manifest
 from ..errors import MotionLexError
 from ..config import from_dict
-from ..inference.generate import GenerationService
+from ..inference.generate import GenerationService, Served
 from ..metrics.generation import GUO_BATCH, diversity, fid, mean_and_interval, mm_dist, multimodality, r_precision
 from ..metrics.physical import physical_report
 from ..models.encode import encode_motions, encode_texts
@@ -28,14 +28,13 @@ from ..models.text_to_motion import decode, generator_seed, sample
 BATCH = 32
 
 
-def _generate(gen, condition, prompts, lengths, steps, guidance, seed, smoothing, guidance_below,
-              foot_lock) -> list[np.ndarray]:
+def _generate(gen, condition, prompts, lengths, steps, guidance, seed, served: Served) -> list[np.ndarray]:
     out = []
     for a in range(0, len(prompts), BATCH):
         cond = condition(prompts[a:a + BATCH])
         x, mask = sample(gen.model, cond, lengths[a:a + BATCH], steps, guidance, generator_seed(seed * 100_003 + a),
-                         guidance_below)
-        out.extend(decode(x, mask, gen.normalizer, smoothing, foot_lock))
+                         served.guidance_below)
+        out.extend(decode(x, mask, gen.normalizer, served.smoothing, served.foot_lock))
     return out
 
 
@@ -87,6 +86,7 @@ def generation_eval(service, dataset, clips, progress=None, repetitions: int | N
     real = [j[(len(j) - n) // 2:(len(j) - n) // 2 + n] for j, n in zip(real_full, lengths)]
     real_emb = encode_motions(evaluator, real, kind="dense")
     mm_n, mm_k = min(ecfg.mm_prompts, len(clips)), max(2, ecfg.mm_samples)
+    served = {n: Served.of(g, guidance_below, smoothing, foot_lock) for n, g in loaded.items()}
     per_rep: dict[str, list[dict]] = {"ground_truth": [], **{n: [] for n in loaded}}
     total, done = reps * len(loaded), 0
     for rep in range(reps):
@@ -98,14 +98,11 @@ def generation_eval(service, dataset, clips, progress=None, repetitions: int | N
         for name, gen in loaded.items():
             g = gen.config.train.generator
             n_steps = steps or g.sampling_steps
-            sigma = g.smoothing if smoothing is None else smoothing
-            below = g.guidance_below if guidance_below is None else guidance_below
-            lock = g.foot_lock if foot_lock is None else foot_lock
             condition = gens.condition(gen.config.generator.condition)
-            motions = _generate(gen, condition, captions, lengths, n_steps, g.guidance, rep, sigma, below, lock)
+            motions = _generate(gen, condition, captions, lengths, n_steps, g.guidance, rep, served[name])
             mm_prompts = [p for p in captions[:mm_n] for _ in range(mm_k)]
             mm_motions = _generate(gen, condition, mm_prompts, [n for n in lengths[:mm_n] for _ in range(mm_k)],
-                                   n_steps, g.guidance, 1000 + rep, sigma, below, lock)
+                                   n_steps, g.guidance, 1000 + rep, served[name])
             mm_emb = encode_motions(evaluator, mm_motions, kind="dense").reshape(mm_n, mm_k, -1)
             per_rep[name].append(_row(text_emb, encode_motions(evaluator, motions, kind="dense"), real_emb, motions,
                                       captions, service.model, np.random.default_rng(rep), mm_emb))
@@ -114,14 +111,13 @@ def generation_eval(service, dataset, clips, progress=None, repetitions: int | N
                 progress(done, total, "generation")
     rows = {name: _aggregate(values) for name, values in per_rep.items() if values}
     first = next(iter(loaded.values())).config
+    shown = next(iter(served.values()))
     return {"rows": rows, "order": list(rows), "repetitions": reps, "prompts": len(clips),
             "r_precision_batch": min(GUO_BATCH, len(clips)), "multimodality": {"prompts": mm_n, "samples": mm_k},
             "sampling_steps": steps or first.train.generator.sampling_steps,
             "guidance": first.train.generator.guidance, "max_frames": frames_cap,
-            "guidance_below": first.train.generator.guidance_below if guidance_below is None else guidance_below,
-            "smoothing_frames": first.train.generator.smoothing if smoothing is None else smoothing,
-            "foot_lock": {n: bool(g.config.train.generator.foot_lock if foot_lock is None else foot_lock)
-                          for n, g in loaded.items()},
+            "guidance_below": shown.guidance_below, "smoothing_frames": shown.smoothing,
+            "foot_lock": {n: s.foot_lock for n, s in served.items()},
             "evaluator": str(service.dir / "evaluator"),
             "reward": "the lexical model's text-motion cosine (SoPo's reward; not the evaluator)",
             "fid_reference": "the real test motions (centre-cropped to the generated lengths)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -25,6 +26,23 @@ from ..skeleton import FPS
 
 ALIASES = {"base": "generator"}
 MIN_SECONDS, MAX_SECONDS = 1.0, 10.0
+
+
+@dataclass(frozen=True)
+class Served:
+    """How a generator's output is sampled and finished as served: its train.generator guidance_below, smoothing
+    and foot_lock, each unless the caller overrides it (serving, the evaluation and the benchmarks all read these
+    here, so "as served" means one thing)."""
+    guidance_below: int
+    smoothing: float
+    foot_lock: bool
+
+    @classmethod
+    def of(cls, gen, guidance_below=None, smoothing=None, foot_lock=None) -> "Served":
+        g = gen.config.train.generator
+        return cls(int(g.guidance_below if guidance_below is None else guidance_below),
+                   float(g.smoothing if smoothing is None else smoothing),
+                   bool(g.foot_lock if foot_lock is None else foot_lock))
 
 
 def check_request(seconds, steps, guidance, smoothing=None) -> None:
@@ -117,14 +135,10 @@ class GenerationService:
             if frames is None:   # the length head, kept within 1 s and what the generator was trained on
                 frames = int(predict_lengths(gen.model, cond)[0].clamp(int(MIN_SECONDS * FPS), limit))
             t1 = time.perf_counter()
-            below = gen.config.train.generator.guidance_below
-            x, mask = sample(gen.model, cond, [frames], steps, guidance, generator_seed(seed), below)
+            served = Served.of(gen, smoothing=smoothing, foot_lock=foot_lock)
+            x, mask = sample(gen.model, cond, [frames], steps, guidance, generator_seed(seed), served.guidance_below)
             t2 = time.perf_counter()
-            if smoothing is None:
-                smoothing = gen.config.train.generator.smoothing
-            if foot_lock is None:
-                foot_lock = gen.config.train.generator.foot_lock
-            joints = decode(x, mask, gen.normalizer, smoothing, bool(foot_lock))[0]
+            joints = decode(x, mask, gen.normalizer, served.smoothing, served.foot_lock)[0]
             t3 = time.perf_counter()
             reward = float(lexical_reward(lexical, [prompt], [joints])[0])
             evaluator = self.evaluator()
@@ -132,8 +146,8 @@ class GenerationService:
             t4 = time.perf_counter()
         return {"model": model, "variant": gen.variant, "prompt": prompt, "joints": joints, "frames": int(frames),
                 "seconds": frames / FPS, "fps": FPS, "seed": int(seed), "steps": int(steps),
-                "guidance": float(guidance), "guidance_below": int(below), "smoothing": float(smoothing),
-                "foot_lock": bool(foot_lock),
+                "guidance": float(guidance), "guidance_below": served.guidance_below,
+                "smoothing": served.smoothing, "foot_lock": served.foot_lock,
                 "length": "given" if seconds is not None else "predicted",
                 "word_weights": {lexical.tokenizer.convert_ids_to_tokens(i): w for i, w in weights.items()},
                 "reward": reward, "evaluator_score": score, "physical": physical_report(joints),
