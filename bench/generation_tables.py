@@ -36,15 +36,15 @@ def physical_table(evaluation: dict) -> list[str]:
         if name == "ground_truth":
             continue
         r = rows[name]
-        skate, skate_ok = _multiple(r, truth, "skating_ratio")
-        jitter, jitter_ok = _multiple(r, truth, "jitter_ms2")
+        skate, skate_ok = multiple_of_data(r, truth, "skating_ratio")
+        jitter, jitter_ok = multiple_of_data(r, truth, "jitter_ms2")
         pen, bone = r["penetration_max_m"]["mean"], r["bone_length_error"]["mean"]
         meets = skate_ok and jitter_ok and pen <= PENETRATION_BAR_M and bone <= BONE_BAR
         lines.append(f"| {name} | {skate} | {jitter} | {pen:.3f} | {100 * bone:.1f}% | {'yes' if meets else 'no'} |")
     return lines
 
 
-def _multiple(row: dict, truth: dict, key: str) -> tuple[str, bool]:
+def multiple_of_data(row: dict, truth: dict, key: str) -> tuple[str, bool]:
     """The cell (the multiple of the data's value, or the value itself where the data's is below its floor) and
     whether it is within the bar."""
     value, data, floor = row[key]["mean"], truth[key]["mean"], RATIO_FLOORS[key]

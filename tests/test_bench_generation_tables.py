@@ -34,3 +34,18 @@ def test_data_that_never_skates_is_no_scale_for_a_ratio():
     lines = tables.physical_table(evaluation)
     assert lines[2] == "| still | 0.000 (data 0.000) | 1.00 | 0.002 | 1.0% | yes |"
     assert lines[3] == "| sliding | 0.020 (data 0.000) | 1.00 | 0.002 | 1.0% | no |"
+
+
+def test_model_card_states_each_generators_skating_against_the_data():
+    spec = importlib.util.spec_from_file_location(
+        "model_card", Path(__file__).resolve().parents[1] / "bench" / "model_card.py")
+    card = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(card)
+    results = {"synthetic": {"generation": {"order": ["ground_truth", "base", "sopo"], "rows": {
+        "ground_truth": _row(skating_ratio=0.1), "base": _row(skating_ratio=0.127), "sopo": _row(skating_ratio=0.119)}}},
+        "bandai": {"generation": {"order": ["ground_truth", "base"], "rows": {
+            "ground_truth": _row(skating_ratio=0.0), "base": _row(skating_ratio=0.004)}}},
+        "other": {"retrieval": {}}}
+    assert card.skating_sentence(results) == ("Foot skating as a multiple of the data's: base 1.27, sopo 1.19 on the "
+                                              "synthetic test split; base 0.004 (data 0.000) on the bandai test split. ")
+    assert card.skating_sentence({"synthetic": {}}) == ""
