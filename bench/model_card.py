@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from generation_tables import multiple_of_data  # noqa: E402
+
 LICENCES = {
     "synthetic": "the procedural library, made by this project's code (the code's licence)",
     "bandai": "Bandai-Namco-Research-Motiondataset-2, CC BY-NC 4.0 (Kobayashi et al. 2023, arXiv 2306.08861)",
@@ -121,8 +123,8 @@ def generation_card(checkpoint: Path, results: dict) -> list[str]:
         lines.append("")
     lines += ["Limits: the generators know the procedural library's actions only (not Bandai's styles), generate "
               "1-10 s at 20 fps, and are small (the `tiny` network, minutes of CPU training): expect coarse motion. "
-              "Walks step but move faster than the data's (1.7 against 1.0 m/s), jogs and runs about 2x too fast "
-              "and sliding; walking backwards glides on still legs, and side steps hardly travel. "
+              "Walks step but move faster than the data's, jogs and runs faster still and sliding; walking backwards "
+              "glides on still legs, and side steps hardly travel (speeds per kind: bench/generator_root.py). "
               + skating_sentence(results) +
               "`--foot-lock on` (the Generate tab's \"Hold planted feet\") also holds planted feet, for some "
               "R-precision. Arm actions and squats tend to be held poses rather than movements; a kick is not a "
@@ -133,8 +135,6 @@ def generation_card(checkpoint: Path, results: dict) -> list[str]:
 def skating_sentence(results: dict) -> str:
     """Foot skating of each generator as a multiple of the real test motions' (generation_tables.multiple_of_data:
     the value itself where the data never skates), per evaluated split."""
-    from generation_tables import multiple_of_data
-
     parts = []
     for name, r in results.items():
         rows = (r.get("generation") or {}).get("rows", {})
