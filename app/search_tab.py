@@ -44,6 +44,9 @@ def summary(result: dict, spec: str) -> str:
     if result.get("unknown_words"):
         how = "not searched" if keywords else "the text encoder reads them as word pieces; a -word excludes nothing"
         text += f" Not words of the vocabulary ({how}): {escape(', '.join(result['unknown_words']))}."
+    if result.get("forms"):
+        formed = ", ".join(f"{w} as {' / '.join(f)}" for w, f in result["forms"].items())
+        text += f" Not whole words of the vocabulary, searched in their whole forms: {escape(formed)}."
     if result.get("pieces"):
         pieced = ", ".join(f"{w} ({' '.join(p)})" for w, p in result["pieces"].items())
         text += f" Searched on their word pieces: {escape(pieced)}."

@@ -256,7 +256,7 @@ def tiny_config() -> Config:
         lexmmm=LexMMMConfig(steps=400, batch_size=32),
         lexcmlp=LexCMLPConfig(steps=1000, batch_size=32, lr_motion=1e-4, lr_heads=1e-4, w_distill=1.0, w_mirror=1.0,
                               w_text_anchor=1.0, distill_literal=0.75, anchor_literal=0.75),
-        caption=CaptionConfig(steps=600, batch_size=32),
+        caption=CaptionConfig(steps=2400, batch_size=32),
         dense=DenseConfig(steps=400, batch_size=32),
         evaluator=EvaluatorConfig(steps=400, batch_size=32, max_prompts=96), generator=GeneratorTrainConfig.tiny(),
         sopo=SopoConfig.tiny(),

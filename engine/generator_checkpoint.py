@@ -3,7 +3,7 @@
 A generator folder (<checkpoint>/generator, <checkpoint>/sopo, <checkpoint>/dpo_offline, ...) holds
     manifest.json             the commit point: format, variant, the full config (its `generator` section
                               builds the network), the Normalizer (mean/std of the training features), the
-                              lexical checkpoint it was conditioned on (path and `weights_hash`), the
+                              lexical checkpoint it was conditioned on (path and `condition_hash`), the
                               reference generator (SoPo/DPO), step, completeness, metrics, versions
     generator-<tag>.safetensors   every weight (the generator has no frozen part)
     train_state-<tag>.pt      (mid-phase only) optimiser, step and RNG states
@@ -28,22 +28,49 @@ MANIFEST = "manifest.json"
 _REQUIRED = {"config": dict, "weights": str, "normalizer": dict, "variant": str, "lexical": dict}
 
 
-def weights_hash(model) -> str:
-    """sha256 over a model's stored weights (base-frozen ones excluded), names sorted, floating tensors
-    rounded to float16 first: a run's float32 weights and their float16 export hash the same, any other
-    model does not. Recorded in a generator's manifest to tie it to the lexical model it was conditioned on."""
+# What a generator's text condition (models/text_condition.py) never reads of the lexical model: its motion side
+# and the text decoder. Everything else (text backbone, MLM head, lexicon, text dense head, any module added
+# later) ties a generator to the model.
+NOT_READ_BY_CONDITION = ("motion_encoder.", "motion_decoder.", "caption_head.", "motion_recon_head.",
+                         "motion_dense_head.", "text_decoder.")
+
+
+def weights_hash(model, skip_prefixes: tuple[str, ...] = ()) -> str:
+    """sha256 over a model's stored weights (base-frozen ones and those under `skip_prefixes` excluded), names
+    sorted, floating tensors rounded to float16 first: a run's float32 weights and their float16 export hash
+    the same, any other model does not. SoPo records its reference generator by it."""
     from .checkpoint import frozen_names
 
     skip = frozen_names(model) if hasattr(model, "frozen_parameter_names") else set()
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
-        if name in skip:
+        if name in skip or name.startswith(skip_prefixes or ("\0",)):
             continue
         t = tensor.detach().cpu()
         t = t.to(torch.float16) if t.is_floating_point() else t
         digest.update(name.encode())
         digest.update(t.contiguous().view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return digest.hexdigest()
+
+
+def condition_hash(model) -> str:
+    """weights_hash of what a generator's text condition reads of a lexical model (NOT_READ_BY_CONDITION left
+    out): it ties a generator to the lexical model it was conditioned on, and a model retrained on its motion
+    side only (its caption decoder, say) keeps its generators."""
+    return weights_hash(model, NOT_READ_BY_CONDITION)
+
+
+def lexical_record(model, path: str | Path) -> dict:
+    """A generator manifest's "lexical" entry: the lexical checkpoint's path and its condition_hash."""
+    return {"path": str(path), "condition_hash": condition_hash(model)}
+
+
+def conditioned_on(record: dict, model) -> bool:
+    """Whether a generator's lexical record names this lexical model: by its condition_hash, or for a generator
+    written before that was recorded, by the whole model's weights_hash."""
+    if "condition_hash" in record:
+        return record["condition_hash"] == condition_hash(model)
+    return record.get("weights_hash") == weights_hash(model)
 
 
 def read_generator_manifest(directory: str | Path) -> dict:

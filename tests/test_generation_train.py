@@ -7,7 +7,7 @@ from safetensors.torch import load_file
 
 from engine.checkpoint import load_checkpoint
 from engine.errors import SpecError
-from engine.generator_checkpoint import load_generator, read_generator_manifest, weights_hash
+from engine.generator_checkpoint import condition_hash, load_generator, read_generator_manifest, weights_hash
 from engine.train.run import train
 from tests.test_generation_helpers import GEN_DATA, gen_config, trained_run
 
@@ -29,7 +29,7 @@ def test_phases_leave_loadable_checkpoints(tmp_path_factory, tiny_checkpoint):
     base, sopo = load_generator(run / "generator"), load_generator(run / "sopo")
     for gen in (base, sopo):
         m = gen.manifest
-        assert m["complete"] and m["lexical"]["weights_hash"] == weights_hash(lexical)
+        assert m["complete"] and m["lexical"]["condition_hash"] == condition_hash(lexical)
         assert len(m["normalizer"]["mean"]) == 263 and gen.train_frames == 40
     assert sopo.manifest["reference"]["weights_hash"] == weights_hash(base.model)
     assert base.manifest["step"] == 4 and sopo.manifest["step"] == 3 and sopo.manifest["mode"] == "sopo"

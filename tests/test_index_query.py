@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse as sp
 
 from engine.errors import MotionLexError
-from engine.index import ANY_HOLDER, parse_keyword_query, parse_keywords, SparseIndex
+from engine.index import ANY_HOLDER, parse_keyword_query, parse_keywords, SparseIndex, whole_forms
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,22 @@ def test_out_of_vocabulary_words_are_named_and_split_into_pieces_only_on_request
         parse_keyword_query("zzzqqq", tokenizer, pieces=False)
     with pytest.raises(MotionLexError, match="no searchable keyword"):   # a '##' piece is not a word to name
         parse_keyword_query("##q", tokenizer, pieces=False)
+
+
+def test_a_word_not_whole_is_searched_in_its_whole_forms(tokenizer):
+    vocab = tokenizer.get_vocab()
+    assert "jog" not in vocab and "jogging" in vocab           # BERT cuts "jog" into pieces, holds "jogging" whole
+    jogged, jogging, wave, left = ids(tokenizer, "jogged", "jogging", "wave", "left")
+    for typed in ("jog", "jogs", "Jog:2"):
+        parsed = parse_keywords(f"{typed} wave -left", tokenizer, pieces=False)
+        weight = 2.0 if ":" in typed else 1.0
+        assert parsed.forms == {typed.split(":")[0].lower(): ["jogged", "jogging"]}
+        assert parsed.weights == {jogged: weight, jogging: weight, wave: 1.0} and parsed.negatives == {left}
+        assert parsed.unknown == [] and parsed.pieces == {}
+    assert parse_keywords("wave -jog", tokenizer).negatives == {jogged, jogging}
+    assert whole_forms("dancing", vocab, set()) == ["dance", "danced", "dances"]    # the word itself left out
+    assert whole_forms("zzzqqq", vocab, set()) == whole_forms("somersault", vocab, set()) == []
+    assert whole_forms("jo", vocab, set()) == []                  # no ending to strip, no "jo" + ending is a word
 
 
 def test_errors(tokenizer):

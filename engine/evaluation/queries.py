@@ -7,9 +7,9 @@
 - Side separation: for a query naming a side, the mean score of that side's motions minus the mean score
   of the opposite side's motions of the same action (how far apart the two sides rank).
 - Negative keywords: `wave -left` must return motions, none of its top 5 of the excluded side.
-The library searched is the split itself (ModelService.library over dataset.subset(split)). Words that
-BERT's vocabulary holds only as pieces ("jog", "squat") are searched on their pieces, as a user asking
-for it (pieces=True) gets them.
+The library searched is the split itself (ModelService.library over dataset.subset(split)). A word that
+BERT's vocabulary does not hold whole ("jog") is searched in its whole forms (jogged, jogging), as a user
+typing it is; one with no whole form on its pieces, as a user asking for it (pieces=True) gets them.
 """
 from __future__ import annotations
 

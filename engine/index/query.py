@@ -5,12 +5,15 @@ Syntax, whitespace separated: `word` (weight 1), `word:W` (weight W > 0), `-word
 where the word is salient: engine/index/inverted.py, Salience). Repeated words add up. A term that is both
 positive and negative is treated as negative.
 
-A word that is not a whole entry of the vocabulary (`zzzqqq`, `somersault`; '##' pieces and special tokens
-are not whole entries) is searched on the word pieces the tokenizer cuts it into (`somersault` -> some ##rsa
-##ult, each piece taking the word's weight) only with pieces=True, and is then listed in KeywordQuery.pieces;
-with pieces=False it is not searched at all (a typo then reads as a typo, not as fragments). The unknown
-words are those that map to no term: with pieces=False every word that is not a whole entry, with
-pieces=True the ones without a searchable piece ([UNK] only, e.g. a snowman).
+A word that is not a whole entry of the vocabulary ('##' pieces and special tokens are not whole entries) is
+searched on its other forms that are (`jog` -> jogging, `jogs` -> jogging: whole_forms, each form taking the
+word's weight), listed in KeywordQuery.forms: BERT holds "jogging" whole but cuts "jog" into jo ##g, and a
+words-only model scores no piece at all. A word with no whole form (`zzzqqq`, `somersault`) is searched on
+the word pieces the tokenizer cuts it into (`somersault` -> some ##rsa ##ult, each piece taking the word's
+weight) only with pieces=True, and is then listed in KeywordQuery.pieces; with pieces=False it is not
+searched at all (a typo then reads as a typo, not as fragments). The unknown words are those that map to no
+term: with pieces=False every word with no whole form, with pieces=True the ones without a searchable piece
+([UNK] only, e.g. a snowman).
 The default here is pieces=True, as the tokenizer does: label queries of the keyword evaluation
 (engine/evaluation/keywords.py, `squat`) and word weights of generation (engine/models/text_condition.py)
 rely on it; the search engine asks for pieces=False unless the user asks for pieces.
@@ -25,6 +28,8 @@ from engine.errors import MotionLexError
 
 _WORD = re.compile(r"^(-?)([^:]+?)(?::([^:]*))?$")
 _EDGE_PUNCT = ",.;!?\"'()[]{}"
+_ENDINGS = ("ing", "es", "ed", "s", "d")   # what whole_forms strips to find a word's stem
+_MIN_STEM = 3                              # shorter stems ("jo" of "jogs") name other words
 
 
 _VOCABS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -51,14 +56,35 @@ def word_pieces(word: str, tokenizer, vocab: dict[str, int], special: set[int]) 
     return [i for i in ids if i not in special]
 
 
+def whole_forms(word: str, vocab: dict[str, int], special: set[int]) -> list[str]:
+    """The whole entries of the vocabulary among a word's regular inflections: its stems (the word, less -s, -es,
+    -ed, -d or -ing, undoubled or with its e back: "jogging" -> jog, "dancing" -> dance) with each ending put
+    back on ("jog" -> jogs, jogging, jogged, ...), the word itself excluded. Over-generated forms that are not
+    words ("joging") are simply not in the vocabulary."""
+    stems = {word}
+    for ending in _ENDINGS:
+        stem = word[:-len(ending)]
+        if word.endswith(ending) and len(stem) >= _MIN_STEM:
+            stems.update({stem, stem + "e"} | ({stem[:-1]} if stem[-1] == stem[-2] else set()))
+    forms = set()
+    for stem in stems:
+        forms.update({stem, stem + "s", stem + "es", stem + "d", stem + "ed", stem + "ing",
+                      stem + stem[-1] + "ing", stem + stem[-1] + "ed"})
+        if stem.endswith("e"):
+            forms.add(stem[:-1] + "ing")
+    return sorted(f for f in forms if f != word and whole_word(f, vocab, special) is not None)
+
+
 @dataclass
 class KeywordQuery:
     """A parsed keyword query. whole: each typed whole word -> its term id (positive and negative words);
-    pieces: each unknown word searched on its pieces -> their term ids (pieces=True only)."""
+    forms: each typed word that is not whole -> the whole forms searched instead (whole_forms); pieces: each
+    word with no whole form searched on its pieces -> their term ids (pieces=True only)."""
     weights: dict[int, float] = field(default_factory=dict)
     negatives: set[int] = field(default_factory=set)
     unknown: list[str] = field(default_factory=list)
     whole: dict[str, int] = field(default_factory=dict)
+    forms: dict[str, list[str]] = field(default_factory=dict)
     pieces: dict[str, list[int]] = field(default_factory=dict)
 
 
@@ -98,6 +124,9 @@ def parse_keywords(text: str, tokenizer, pieces: bool = True) -> KeywordQuery:
         if whole is not None:
             ids = [whole]
             parsed.whole[word] = whole
+        elif forms := whole_forms(word, vocab, special):
+            ids = [vocab[f] for f in forms]
+            parsed.forms[word] = forms
         else:
             ids = word_pieces(word, tokenizer, vocab, special) if pieces else []
             if ids:

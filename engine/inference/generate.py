@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import MotionLexError
-from ..generator_checkpoint import generator_variants, load_generator, weights_hash
+from ..generator_checkpoint import conditioned_on, generator_variants, load_generator
 from ..metrics.physical import physical_report
 from ..motion_io.smoothing import MAX_SIGMA_FRAMES
 from ..models.reward import lexical_reward, text_motion_cosine
@@ -69,7 +69,6 @@ class GenerationService:
         self._loaded: dict = {}
         self._conditions: dict = {}
         self._evaluator = None
-        self._lexical_hash = None
 
     def available(self) -> list[str]:
         return ["base" if n == "generator" else n for n in self.variants]
@@ -85,9 +84,7 @@ class GenerationService:
         with self.service.lock:
             if folder not in self._loaded:
                 loaded = load_generator(self.variants[folder], self.service.model.device)
-                if self._lexical_hash is None:
-                    self._lexical_hash = weights_hash(self.service.model)
-                if loaded.manifest["lexical"].get("weights_hash") != self._lexical_hash:
+                if not conditioned_on(loaded.manifest["lexical"], self.service.model):
                     raise MotionLexError(f"generator {name!r} was conditioned on another lexical model "
                                          f"({loaded.manifest['lexical'].get('path')}) than the one served here")
                 self._loaded[folder] = loaded

@@ -37,7 +37,7 @@ import scipy.sparse as sp
 from ..atomic import atomic_write_json
 from ..data.cache import cache_dir
 from ..errors import InputError, MotionLexError
-from ..index import SALIENT_TOP, Salience, SparseIndex, parse_keywords
+from ..index import SALIENT_TOP, Salience, SparseIndex, parse_keywords, whole_forms, word_ids
 from ..metrics.captioning import CiderD, tokenize_caption
 from ..run_records import read_json
 from ..vocab import Vocabulary
@@ -120,8 +120,9 @@ class LibrarySearch:
         if not text:
             raise MotionLexError(f"the query {query!r} has no words to search for")
         typed = list(dict.fromkeys(w.lower() for w in _TYPED.findall(text)))
-        unknown = [w for w in dict.fromkeys(typed + negative_words) if self.vocab.whole_word_id(w) is None]
-        negatives = {self.vocab.whole_word_id(w) for w in negative_words} - {None}
+        negatives = {t for w in negative_words for t in self._negative_ids(w)}
+        unknown = [w for w in dict.fromkeys(typed + negative_words) if self.vocab.whole_word_id(w) is None
+                   and not (w in negative_words and self._negative_ids(w))]
         shown = [w for w in dict.fromkeys(typed + negative_words)
                  if self.vocab.whole_word_id(w) is not None and self.vocab.is_displayable(w)]
         inactive = [w for w in shown if self._inactive(self.vocab.whole_word_id(w))]
@@ -144,11 +145,12 @@ class LibrarySearch:
     def search_keywords(self, query: str, k: int = 10, explain: int = 5, pieces: bool = False) -> dict:
         """The seed's non-parametric query: listed words set to 1 (or word:weight), no text encoder.
 
-        A word that is not a whole word of the vocabulary is reported in unknown_words and not searched, or with
-        pieces=True searched on its word pieces and listed in "pieces"; `-word` excludes the motions where the
-        word is salient (module doc)."""
+        A word that is not a whole word of the vocabulary is searched on its whole forms ("jog" -> jogging,
+        listed in "forms"), else reported in unknown_words and not searched, or with pieces=True searched on its
+        word pieces and listed in "pieces"; `-word` excludes the motions where the word is salient (module doc)."""
         parsed = parse_keywords(query, self.model.tokenizer, pieces=pieces)
         inactive = [w for w, t in parsed.whole.items() if self._inactive(t)]
+        inactive += [w for w, forms in parsed.forms.items() if all(self._inactive(self.vocab.id(f)) for f in forms)]
         inactive += [w for w, ids in parsed.pieces.items() if all(self._inactive(t) for t in ids)]
         sides = self._named_sides({t for t, w in parsed.weights.items() if w > 0})
         hits = self.motions.search(parsed.weights, k=max(k, CONTRAST_POOL) if sides else k,
@@ -162,11 +164,22 @@ class LibrarySearch:
                   "hits": [self._motion_hit(h, explain, shown) for h in hits]}
         if sides:
             result["side_words"] = [self.vocab.word(t) for t in sides]
+        if parsed.forms:
+            result["forms"] = parsed.forms
         if pieces and parsed.pieces:
             result["pieces"] = {w: [self.vocab.word(t) for t in ids] for w, ids in parsed.pieces.items()}
         if not hits:
             self._explain_empty(result, parsed.weights, parsed.negatives, None, inactive)
         return result
+
+    def _negative_ids(self, word: str) -> list[int]:
+        """The terms a free-text `-word` excludes: the word, or its whole forms when it is not whole ("-jog")."""
+        whole = self.vocab.whole_word_id(word)
+        if whole is not None:
+            return [whole]
+        tokenizer = self.model.tokenizer
+        vocab = word_ids(tokenizer)
+        return [vocab[f] for f in whole_forms(word, vocab, set(tokenizer.all_special_ids))]
 
     def _named_sides(self, terms: set[int]) -> list[int]:
         """The side or direction words a query names without their opposite ("left" in `wave left hand`; neither

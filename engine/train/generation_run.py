@@ -6,7 +6,8 @@
 The generator is conditioned on the run's lexical model, frozen: the one the lexical phases of the same call
 just trained, else `train.generator.base` (`--base DIR`; its files are copied into the run folder so that
 the run is a servable checkpoint folder), else the complete lexical checkpoint already in the run folder.
-Each generator manifest records that model's path and weights_hash; resuming, SoPo and serving check it.
+Each generator manifest records that model's path and condition_hash (engine/generator_checkpoint.py); resuming,
+SoPo and serving check it.
 """
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ import torch
 from ..checkpoint import MANIFEST, build_model, load_checkpoint, load_weights, read_manifest
 from ..config import GENERATION_PHASES, Config
 from ..errors import SpecError
-from ..generator_checkpoint import (load_generator, load_generator_weights, read_generator_manifest,
-                                    weights_hash)
+from ..generator_checkpoint import (condition_hash, conditioned_on, lexical_record, load_generator,
+                                    load_generator_weights, read_generator_manifest, weights_hash)
 from ..models.text_condition import TextCondition
 from ..motion_io.features263 import Normalizer
 from .batching import Batcher, text_corpus
@@ -39,22 +40,22 @@ def phase_folder(name: str, cfg: Config) -> str:
 
 
 def lexical_source(config: Config, out: Path, model=None, device="cpu"):
-    """(lexical model, {"path", "weights_hash"}) the generator phases condition on (module docstring)."""
+    """(lexical model, its lexical_record) the generator phases condition on (module docstring)."""
     if model is not None:
-        return model, {"path": str(out), "weights_hash": weights_hash(model)}
+        return model, lexical_record(model, out)
     base = config.train.generator.base
     if base:
         base_dir = Path(base).expanduser()
         model = load_checkpoint(base_dir, device)[0]
         if not (out / MANIFEST).exists():
             _copy_checkpoint(base_dir, out)
-        elif base_dir.resolve() != out.resolve() and weights_hash(load_checkpoint(out)[0]) != weights_hash(model):
+        elif base_dir.resolve() != out.resolve() and condition_hash(load_checkpoint(out)[0]) != condition_hash(model):
             raise SpecError(f"{out} already holds another lexical model than --base {base_dir}; "
                             "train into a new folder or drop --base")
-        return model, {"path": str(base_dir), "weights_hash": weights_hash(model)}
+        return model, lexical_record(model, base_dir)
     if (out / MANIFEST).exists():
         model = load_checkpoint(out, device)[0]
-        return model, {"path": str(out), "weights_hash": weights_hash(model)}
+        return model, lexical_record(model, out)
     raise SpecError("the generator phases need a lexical model: train the lexical phases in the same run, "
                     "pass --base DIR (a checkpoint folder such as checkpoints/default), or train into a "
                     "folder that holds one")
@@ -131,7 +132,7 @@ def _evaluator(config, dataset, train_clips, out, resume, deadline, progress, de
 
 
 def _check_lexical(manifest: dict, lexical: dict, folder: Path) -> None:
-    if manifest["lexical"].get("weights_hash") != lexical[1]["weights_hash"]:
+    if not conditioned_on(manifest["lexical"], lexical[0]):
         raise SpecError(f"{folder} was conditioned on another lexical model ({manifest['lexical'].get('path')}) "
                         f"than this run's ({lexical[1]['path']}); train it again into a new folder")
 
