@@ -26,6 +26,12 @@ def test_keywords_and_a_query_without_hits(engine):
     assert "lexicon" in status or "no motion" in status.lower()
 
 
+def test_a_keyword_not_held_whole_is_searched_in_its_whole_forms_and_says_so(engine):
+    status, rows, *_ = run_search(engine, "jog", "keywords", 5, "synthetic", progress=NoProgress())
+    assert len(rows) == 5 and "searched in their whole forms: jog as jogged / jogging" in status
+    assert "Not words of the vocabulary" not in status
+
+
 def test_a_failing_query_is_one_message_and_clears_everything(engine):
     status, rows, bars, hits, gallery, plot, details = run_search(engine, "   ", "free text", 10, "synthetic",
                                                                    progress=NoProgress())
