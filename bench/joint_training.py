@@ -118,7 +118,8 @@ def main(argv=None) -> dict:
     runs = {n: (args.joint if n == "joint" and args.joint else train(n, args.runs, args.threads))
             for n in args.only.split(",")}
     evals = {n: {s: evaluate(run, s) for s in SPLITS} for n, run in runs.items()}
-    body = "\n\n".join([machine_line(), summary_table(evals, runs), "Transfer to real takes (Bandai test split):",
+    body = "\n\n".join(["## Joint training: what it costs and gains; procedural-to-real transfer (bench/joint_training.py)",
+                        machine_line(), summary_table(evals, runs), "Transfer to real takes (Bandai test split):",
                         transfer_table(evals)])
     print(body)
     if not args.no_write:
