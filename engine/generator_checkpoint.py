@@ -44,7 +44,7 @@ def weights_hash(model, skip_prefixes: tuple[str, ...] = ()) -> str:
     skip = frozen_names(model) if hasattr(model, "frozen_parameter_names") else set()
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
-        if name in skip or name.startswith(skip_prefixes or ("\0",)):
+        if name in skip or name.startswith(skip_prefixes):
             continue
         t = tensor.detach().cpu()
         t = t.to(torch.float16) if t.is_floating_point() else t
