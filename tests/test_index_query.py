@@ -60,6 +60,8 @@ def test_a_word_not_whole_is_searched_in_its_whole_forms(tokenizer):
     assert whole_forms("dancing", vocab, set()) == ["dance", "danced", "dances"]    # the word itself left out
     assert whole_forms("zzzqqq", vocab, set()) == whole_forms("somersault", vocab, set()) == []
     assert whole_forms("jo", vocab, set()) == []                  # no ending to strip, no "jo" + ending is a word
+    assert whole_forms("hops", vocab, set()) == ["hop", "hopped", "hopping"]   # not hope, hoping: hop doubles
+    assert whole_forms("squatting", vocab, set()) == ["squat"]    # a doubled consonant undone
 
 
 def test_errors(tokenizer):

@@ -266,3 +266,16 @@ def test_hits_that_show_the_named_side_come_before_the_others(engine):
     assert "side_words" not in engine.search("sit down stand up", keywords=True, k=5)   # both of a pair: no side
     from app.search_tab import summary
     assert "Names a side (left): the 5 hits that show it" in summary(engine.search("wave left hand", k=5), "synthetic")
+
+
+def test_a_free_text_negative_not_held_whole_excludes_by_its_whole_forms(engine, library):
+    """`-squatting`: BERT holds "squat" but not "squatting"; the motions that show "squat" are left out."""
+    showing = {library.motions.ids[i] for i in library.motions.salient_documents(library.vocab.id("squat"),
+                                                                                 library.salience)}
+    assert showing, "no motion shows 'squat': the check below would be empty"
+    query = "a person bends the knees and goes down"
+    kept = {h["id"] for h in engine.search(query, k=50)["hits"]}
+    assert kept & showing                                # without the negative, squats rank in the top 50
+    result = engine.search(query + " -squatting", k=50)
+    assert "squatting" not in result["unknown_words"]
+    assert result["hits"] and not {h["id"] for h in result["hits"]} & showing

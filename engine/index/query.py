@@ -28,8 +28,7 @@ from engine.errors import MotionLexError
 
 _WORD = re.compile(r"^(-?)([^:]+?)(?::([^:]*))?$")
 _EDGE_PUNCT = ",.;!?\"'()[]{}"
-_ENDINGS = ("ing", "es", "ed", "s", "d")   # what whole_forms strips to find a word's stem
-_MIN_STEM = 3                              # shorter stems ("jo" of "jogs") name other words
+_MIN_STEM = 3     # shorter stems ("jo" of "jogs") name other words
 
 
 _VOCABS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -57,22 +56,56 @@ def word_pieces(word: str, tokenizer, vocab: dict[str, int], special: set[int]) 
 
 
 def whole_forms(word: str, vocab: dict[str, int], special: set[int]) -> list[str]:
-    """The whole entries of the vocabulary among a word's regular inflections: its stems (the word, less -s, -es,
-    -ed, -d or -ing, undoubled or with its e back: "jogging" -> jog, "dancing" -> dance) with each ending put
-    back on ("jog" -> jogs, jogging, jogged, ...), the word itself excluded. Over-generated forms that are not
-    words ("joging") are simply not in the vocabulary."""
-    stems = {word}
-    for ending in _ENDINGS:
-        stem = word[:-len(ending)]
-        if word.endswith(ending) and len(stem) >= _MIN_STEM:
-            stems.update({stem, stem + "e"} | ({stem[:-1]} if stem[-1] == stem[-2] else set()))
-    forms = set()
-    for stem in stems:
-        forms.update({stem, stem + "s", stem + "es", stem + "d", stem + "ed", stem + "ing",
-                      stem + stem[-1] + "ing", stem + stem[-1] + "ed"})
-        if stem.endswith("e"):
-            forms.add(stem[:-1] + "ing")
+    """The whole entries of the vocabulary among a word's regular inflections, the word itself excluded: its
+    stems (_stems: "jogs" -> jog, "hopping" -> hop, "crouches" -> crouch) and each stem's third person, -ing
+    and -ed forms (_inflections: "jog" -> jogs, jogging, jogged). English spelling is guessed, not known, so a
+    form that is no word ("squating") is simply not in the vocabulary."""
+    forms = {form for stem in _stems(word) for form in (stem, *_inflections(stem))}
     return sorted(f for f in forms if f != word and whole_word(f, vocab, special) is not None)
+
+
+_VOWELS = "aeiou"
+_SIBILANT = ("s", "sh", "ch", "x", "z")
+
+
+def _stems(word: str) -> set[str]:
+    """The word and what it may be an inflection of: less -s / -es (after a sibilant) / -ies (-> y), less -ing
+    or -ed with the stem as left, with its e back or its doubled consonant undone."""
+    stems = {word}
+    if word.endswith("ies"):
+        stems.add(word[:-3] + "y")
+    elif word.endswith("es") and word[:-2].endswith(_SIBILANT):
+        stems.add(word[:-2])
+    if word.endswith("s") and not word.endswith("ss"):
+        stems.add(word[:-1])
+    for ending in ("ing", "ed"):
+        base = word[:-len(ending)]
+        if word.endswith(ending) and len(base) >= _MIN_STEM:
+            stems.update({base, base + "e"})
+            if base[-1] == base[-2]:
+                stems.add(base[:-1])
+    return {s for s in stems if len(s) >= _MIN_STEM}
+
+
+def _inflections(stem: str) -> tuple[str, str, str]:
+    """(third person, -ing, -ed) by the regular rules: "jog" -> jogs, jogging, jogged (one syllable ending
+    consonant-vowel-consonant doubles), "dance" -> dances, dancing, danced, "carry" -> carries, carrying, carried."""
+    if stem.endswith("y") and stem[-2] not in _VOWELS:
+        return stem[:-1] + "ies", stem + "ing", stem[:-1] + "ied"
+    if stem.endswith("e") and not stem.endswith("ee"):
+        return stem + "s", stem[:-1] + "ing", stem + "d"
+    third = stem + ("es" if stem.endswith(_SIBILANT) else "s")
+    syllables = len(re.findall(f"[{_VOWELS}]+", stem))
+    doubles = (syllables == 1 and stem[-1] not in _VOWELS + "wxy" and stem[-2] in _VOWELS
+               and stem[-3] not in _VOWELS)
+    end = stem + stem[-1] if doubles else stem
+    return third, end + "ing", end + "ed"
+
+
+def whole_or_forms(word: str, vocab: dict[str, int], special: set[int]) -> list[str]:
+    """What a typed word is searched as before any word piece: [word] when the vocabulary holds it whole, else
+    its whole forms (whole_forms; [] when it has none)."""
+    return [word] if whole_word(word, vocab, special) is not None else whole_forms(word, vocab, special)
 
 
 @dataclass
@@ -120,13 +153,13 @@ def parse_keywords(text: str, tokenizer, pieces: bool = True) -> KeywordQuery:
                 raise MotionLexError(f"keyword {raw!r}: weight {weight!r} is not a number") from None
             if not (w > 0 and w < float("inf")):
                 raise MotionLexError(f"keyword {raw!r}: weight must be a positive number")
-        whole = whole_word(word, vocab, special)
-        if whole is not None:
-            ids = [whole]
-            parsed.whole[word] = whole
-        elif forms := whole_forms(word, vocab, special):
-            ids = [vocab[f] for f in forms]
-            parsed.forms[word] = forms
+        names = whole_or_forms(word, vocab, special)
+        if names == [word]:
+            ids = [vocab[word]]
+            parsed.whole[word] = vocab[word]
+        elif names:
+            ids = [vocab[f] for f in names]
+            parsed.forms[word] = names
         else:
             ids = word_pieces(word, tokenizer, vocab, special) if pieces else []
             if ids:

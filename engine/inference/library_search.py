@@ -37,7 +37,7 @@ import scipy.sparse as sp
 from ..atomic import atomic_write_json
 from ..data.cache import cache_dir
 from ..errors import InputError, MotionLexError
-from ..index import SALIENT_TOP, Salience, SparseIndex, parse_keywords, whole_forms, word_ids
+from ..index import SALIENT_TOP, Salience, SparseIndex, parse_keywords, whole_or_forms, word_ids
 from ..metrics.captioning import CiderD, tokenize_caption
 from ..run_records import read_json
 from ..vocab import Vocabulary
@@ -120,9 +120,10 @@ class LibrarySearch:
         if not text:
             raise MotionLexError(f"the query {query!r} has no words to search for")
         typed = list(dict.fromkeys(w.lower() for w in _TYPED.findall(text)))
-        negatives = {t for w in negative_words for t in self._negative_ids(w)}
+        excluded = {w: self._terms_of_word(w) for w in negative_words}
+        negatives = {t for terms in excluded.values() for t in terms}
         unknown = [w for w in dict.fromkeys(typed + negative_words) if self.vocab.whole_word_id(w) is None
-                   and not (w in negative_words and self._negative_ids(w))]
+                   and not excluded.get(w)]
         shown = [w for w in dict.fromkeys(typed + negative_words)
                  if self.vocab.whole_word_id(w) is not None and self.vocab.is_displayable(w)]
         inactive = [w for w in shown if self._inactive(self.vocab.whole_word_id(w))]
@@ -172,14 +173,11 @@ class LibrarySearch:
             self._explain_empty(result, parsed.weights, parsed.negatives, None, inactive)
         return result
 
-    def _negative_ids(self, word: str) -> list[int]:
+    def _terms_of_word(self, word: str) -> list[int]:
         """The terms a free-text `-word` excludes: the word, or its whole forms when it is not whole ("-jog")."""
-        whole = self.vocab.whole_word_id(word)
-        if whole is not None:
-            return [whole]
         tokenizer = self.model.tokenizer
         vocab = word_ids(tokenizer)
-        return [vocab[f] for f in whole_forms(word, vocab, set(tokenizer.all_special_ids))]
+        return [vocab[w] for w in whole_or_forms(word, vocab, set(tokenizer.all_special_ids))]
 
     def _named_sides(self, terms: set[int]) -> list[int]:
         """The side or direction words a query names without their opposite ("left" in `wave left hand`; neither
