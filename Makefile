@@ -37,7 +37,8 @@ bench: setup
 	$(PY) bench/run_all.py
 
 # The shipped default model: the tiny preset trained on the procedural library and Bandai-Namco dataset 2
-# together (joint-dataset training), with real motion-description text in LexMLM when TEXT names it;
+# together (joint-dataset training), with real motion-description text in LexMLM when TEXT names it, then its
+# motion side aligned further with the text side frozen (phase `align`) and its caption decoder re-tuned;
 # exported as float16 weights with the default library's encoded index, its evaluation on both test
 # splits and its model card. The model inherits Bandai's CC BY-NC 4.0 licence (see MODEL.md);
 # `make checkpoint-open` is the procedural-only recipe for a model free of that restriction.
@@ -53,7 +54,9 @@ checkpoint: setup
 		echo "  e.g. make checkpoint BANDAI=/data/bandai-namco-dataset-2-bvh.tar.xz, or make checkpoint-open for the procedural-only model"; \
 		exit 2; fi
 	$(PY) -m engine train --data synthetic,bandai:$(BANDAI) --preset tiny --phases all --out $(RUN) $(TEXT_SET) --resume
-	$(MAKE) ship RUN=$(RUN) CARD=no
+	$(PY) -m engine train --data synthetic,bandai:$(BANDAI) --preset tiny --init $(RUN) --phases align,caption \
+		--out $(RUN)-aligned $(TEXT_SET) --resume
+	$(MAKE) ship RUN=$(RUN)-aligned CARD=no
 	$(MAKE) generators EVAL_DATA="synthetic bandai:$(BANDAI)"
 
 checkpoint-open: setup

@@ -47,6 +47,9 @@ def summary(result: dict, spec: str) -> str:
     if result.get("forms"):
         formed = ", ".join(f"{w} as {' / '.join(f)}" for w, f in result["forms"].items())
         text += f" Not whole words of the vocabulary, searched in their whole forms: {escape(formed)}."
+    if result.get("inflections"):
+        other = ", ".join(f"{w} as {' / '.join(f)}" for w, f in result["inflections"].items())
+        text += f" Also searched in their other forms: {escape(other)}."
     if result.get("pieces"):
         pieced = ", ".join(f"{w} ({' '.join(p)})" for w, p in result["pieces"].items())
         text += f" Searched on their word pieces: {escape(pieced)}."

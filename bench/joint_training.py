@@ -1,6 +1,7 @@
 """What joint training costs and gains, and how procedural motion transfers to real motion.
 
     python bench/joint_training.py [--runs runs/joint] [--only joint,procedural,bandai] [--threads 1]
+    python bench/joint_training.py --transfer --only joint,held_locomotion --joint checkpoints/default
 
 Rows, each a `tiny` run with the real motion-description text in LexMLM, evaluated by `python -m engine eval`
 on both test splits (the procedural library's and Bandai's):
@@ -15,6 +16,10 @@ The transfer table gives, per Bandai content, keyword precision@5 of the content
 take's action word wins (content-word fidelity), for the procedural-only model (no real take at all), the held-
 out rows (no real take of that content) and the joint model (real takes of everything).
 Results go to bench/RESULTS.md, section bench_joint_training.
+--transfer measures the transfer table alone (section bench_joint_transfer): each row's lexical model as
+`make checkpoint` makes it without caption tuning (the four phases, then `align` on that run), which trains
+only the caption decoder and leaves every lexical vector as it was, evaluated on Bandai's test split without
+captioning: the same transfer figures for less than an hour a row on 2 cores.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from results import machine_line, write_section  # noqa: E402
+from results import publish  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 BANDAI = f"bandai:{SHARED / 'bandai' / 'bandai-namco-dataset-2-bvh.tar.xz'}"
@@ -61,10 +66,24 @@ def train(name: str, runs: Path, threads: int | None) -> Path:
     return out
 
 
-def evaluate(run: Path, split: str) -> dict:
-    cached = run / f"eval_{split}.json"
+def train_lexical(name: str, runs: Path, threads: int | None) -> Path:
+    """The row's lexical model as `make checkpoint` makes it, caption tuning left out (module doc)."""
+    out, aligned = runs / name, runs / f"{name}-aligned"
+    more = ["--set", TEXT, "--resume", "--quiet", *(["--threads", str(threads)] if threads else [])]
+    if not (out / "manifest.json").exists():
+        engine_cli("train", "--data", ROWS[name][0], "--preset", "tiny", "--phases", "lexmlm,cmmm,lexmmm,lexcmlp",
+                   "--out", str(out), *more)
+    if not (aligned / "manifest.json").exists():
+        engine_cli("train", "--data", ROWS[name][0], "--preset", "tiny", "--init", str(out), "--phases", "align",
+                   "--out", str(aligned), *more)
+    return aligned
+
+
+def evaluate(run: Path, split: str, captioning: bool = True) -> dict:
+    cached = run / f"eval_{split}{'' if captioning else '_lexical'}.json"
     if not cached.exists():
-        cached.write_text(engine_cli("eval", "--checkpoint", str(run), "--data", SPLITS[split], "--json"))
+        cached.write_text(engine_cli("eval", "--checkpoint", str(run), "--data", SPLITS[split], "--json",
+                                     *([] if captioning else ["--no-captioning"])))
     return json.loads(cached.read_text())
 
 
@@ -114,16 +133,33 @@ def main(argv=None) -> dict:
     ap.add_argument("--joint", type=Path, help="a finished run of the joint recipe to use as the joint row")
     ap.add_argument("--threads", type=int)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--transfer", action="store_true", help="the transfer table alone (module doc)")
     args = ap.parse_args(argv)
+    if args.transfer:
+        return transfer_only(args)
     runs = {n: (args.joint if n == "joint" and args.joint else train(n, args.runs, args.threads))
             for n in args.only.split(",")}
     evals = {n: {s: evaluate(run, s) for s in SPLITS} for n, run in runs.items()}
-    body = "\n\n".join(["## Joint training: what it costs and gains; procedural-to-real transfer (bench/joint_training.py)",
-                        machine_line(), summary_table(evals, runs), "Transfer to real takes (Bandai test split):",
-                        transfer_table(evals)])
-    print(body)
-    if not args.no_write:
-        write_section("bench_joint_training", body)
+    publish("bench_joint_training", "## Joint training: what it costs and gains; procedural-to-real transfer "
+            "(bench/joint_training.py)", [summary_table(evals, runs), "Transfer to real takes (Bandai test split):",
+                                          transfer_table(evals)], write=not args.no_write)
+    return evals
+
+
+def shipped_eval(checkpoint: Path, split: str) -> dict | None:
+    """A shipped checkpoint's own measure of the split (its eval.json, written by bench/model_card.py)."""
+    path = checkpoint / "eval.json"
+    return json.loads(path.read_text()).get(split) if path.exists() else None
+
+
+def transfer_only(args) -> dict:
+    runs = {n: (args.joint if n == "joint" and args.joint else train_lexical(n, args.runs, args.threads))
+            for n in args.only.split(",")}
+    evals = {n: {"bandai": shipped_eval(run, "bandai") or evaluate(run, "bandai", captioning=False)}
+             for n, run in runs.items()}
+    publish("bench_joint_transfer", "## Procedural-to-real transfer with Bandai contents held out "
+            "(bench/joint_training.py --transfer)", ["Transfer to real takes (Bandai test split):", transfer_table(evals)],
+            write=not args.no_write)
     return evals
 
 

@@ -39,3 +39,13 @@ def write_section(name: str, body: str, path: Path = RESULTS) -> None:
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def publish(section: str, heading: str, parts: list[str], write: bool = True) -> str:
+    """The body of a section (its heading, the machine line, then `parts`), printed and, with `write`, put in
+    RESULTS.md under `section`."""
+    body = "\n\n".join([heading, machine_line(), *parts])
+    print(body)
+    if write:
+        write_section(section, body)
+    return body

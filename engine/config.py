@@ -25,7 +25,8 @@ from .models.generator import GeneratorConfig
 PHASES = ("lexmlm", "cmmm", "lexmmm", "lexcmlp")   # the paper's order (section 3.2)
 DEFAULT_PHASES = PHASES + ("caption",)              # `--phases all`: the paper's four, then caption tuning (ours)
 GENERATION_PHASES = ("evaluator", "generator", "sopo")   # after the lexical ones; run in this order
-ALL_PHASES = DEFAULT_PHASES + ("dense",) + GENERATION_PHASES
+# In running order; `align` (ours: the motion side aligned further, text side frozen) goes before caption tuning.
+ALL_PHASES = PHASES + ("align", "caption", "dense") + GENERATION_PHASES
 TRIPLET_MODES = ("none", "mild", "drop")
 
 
@@ -103,8 +104,18 @@ class LexCMLPConfig(PhaseConfig):
     freeze_head: bool = False    # keep the shared MLM head fixed (the paper trains it)
     w_mirror: float = 0.0        # ours: a mirrored motion reverses its left-vs-right word preference; 0 = off
     w_text_anchor: float = 0.0   # ours: 1 - cos(p_t, sg(p_t as the phase began)); keeps captions' words; 0 = off
+    w_words: float = 0.0         # ours: caption words rank motions as keyword queries do (losses.caption_word_ranking)
+    words_idf: bool = False      # ours: ... and a motion weighs its caption's rarer words more (their IDF)
     distill_literal: float = 0.0   # ours: share of w_distill's target kept only on the caption's own words
     anchor_literal: float = 0.0    # ours: the same share for the text anchor's target (the caption's words)
+
+
+@dataclass(frozen=True)
+class AlignConfig(LexCMLPConfig):
+    """Ours: LexCMLP's losses with the text side frozen (phases/motion_align.py); nothing the text side
+    trains (its decoder, the anchor) is weighed."""
+    w_aux_text: float = 0.0
+    w_text_anchor: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,7 @@ class TrainConfig:
     cmmm: CMMMConfig = field(default_factory=CMMMConfig)
     lexmmm: LexMMMConfig = field(default_factory=LexMMMConfig)
     lexcmlp: LexCMLPConfig = field(default_factory=LexCMLPConfig)
+    align: AlignConfig = field(default_factory=AlignConfig)
     caption: CaptionConfig = field(default_factory=CaptionConfig)
     dense: DenseConfig = field(default_factory=DenseConfig)
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
@@ -163,6 +175,9 @@ class TrainConfig:
     triplet_threshold: float = 0.9  # intra-modal cosine above which a negative counts as false (dropped)
     triplet_warmup: float = 0.2     # fraction of steps trained with the plain SH loss first
     inverse_ler: float = 0.0        # weight of the 1/LER anti-collapse regulariser on motion tokens (0 = off)
+    # A checkpoint (or finished run) the lexical phases start from, its model config and lexicon included,
+    # instead of the base text model: e.g. `--init checkpoints/default --phases align,caption`. "" = fresh.
+    init: str = ""
     grad_clip: float = 1.0
     adam_eps: float = 1e-8
     seed: int = 0
@@ -247,7 +262,8 @@ def tiny_config() -> Config:
     scores are cosines at T = 0.05 over each vector's 64 heaviest terms, with our additions switched on:
     the pull toward the caption's vector, the mirror term and the text anchor, whose targets keep the
     caption's own words at full weight and its expansions at a quarter (distill_literal, anchor_literal).
-    Half of the training items are seen mirrored with their captions' sides swapped (data.mirror), and the
+    The optional motion alignment phase (`align`, run by `make checkpoint` on the finished run) adds the
+    caption-word ranking term with the text side frozen. Half of the training items are seen mirrored with their captions' sides swapped (data.mirror), and the
     lexical vectors weigh words only (model.scored_terms). bench/RESULTS.md measures each choice.
     """
     train = TrainConfig(
@@ -256,6 +272,8 @@ def tiny_config() -> Config:
         lexmmm=LexMMMConfig(steps=400, batch_size=32),
         lexcmlp=LexCMLPConfig(steps=1000, batch_size=32, lr_motion=1e-4, lr_heads=1e-4, w_distill=1.0, w_mirror=1.0,
                               w_text_anchor=1.0, distill_literal=0.75, anchor_literal=0.75),
+        align=AlignConfig(steps=800, batch_size=32, lr_motion=1e-4, lr_heads=1e-4, w_distill=1.0, w_mirror=1.0,
+                          distill_literal=0.75, w_words=1.0, words_idf=True),
         caption=CaptionConfig(steps=2400, batch_size=32),
         dense=DenseConfig(steps=400, batch_size=32),
         evaluator=EvaluatorConfig(steps=400, batch_size=32, max_prompts=96), generator=GeneratorTrainConfig.tiny(),

@@ -13,8 +13,8 @@ RUN_RECORD = "run.json"          # what the app asked for: data, preset, phases,
 STARTUP_S = 30.0                 # loading torch, the text encoder and the data before the first step
 # Seconds per step of the tiny preset on 2 CPU cores (README: Bandai, one uninterrupted run); used when no
 # earlier run of the same preset has logged its own rate.
-DEFAULT_STEP_S = {"lexmlm": 0.28, "cmmm": 0.37, "lexmmm": 0.38, "lexcmlp": 0.80, "caption": 0.16, "dense": 0.4,
-                  "evaluator": 0.4, "generator": 0.3, "sopo": 2.0}
+DEFAULT_STEP_S = {"lexmlm": 0.28, "cmmm": 0.37, "lexmmm": 0.38, "lexcmlp": 0.80, "align": 0.6, "caption": 0.16,
+                  "dense": 0.4, "evaluator": 0.4, "generator": 0.3, "sopo": 2.0}
 LOG_LINES = 60
 ELSEWHERE = "elsewhere.json"     # in the runs folder: run folders started outside it
 

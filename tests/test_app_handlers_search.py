@@ -32,6 +32,11 @@ def test_a_keyword_not_held_whole_is_searched_in_its_whole_forms_and_says_so(eng
     assert "Not words of the vocabulary" not in status
 
 
+def test_a_keyword_is_searched_in_its_other_forms_too_and_says_so(engine):
+    status, rows, *_ = run_search(engine, "raise -right", "keywords", 5, "synthetic", progress=NoProgress())
+    assert len(rows) == 5 and "Also searched in their other forms: raise as raised / raises / raising" in status
+
+
 def test_a_failing_query_is_one_message_and_clears_everything(engine):
     status, rows, bars, hits, gallery, plot, details = run_search(engine, "   ", "free text", 10, "synthetic",
                                                                    progress=NoProgress())

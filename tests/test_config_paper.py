@@ -1,5 +1,5 @@
 """The `paper` preset is the paper: its values from section 4.1 and tables 5-9, and none of our additions."""
-from engine.config import preset
+from engine.config import DEFAULT_PHASES, preset
 
 
 def test_paper_values_from_the_seed():
@@ -29,6 +29,7 @@ def test_paper_has_none_of_our_additions():
     assert t.lexmmm.w_distill == 0 and t.lexmmm.decoder_from_text is False
     assert (t.lexcmlp.w_distill, t.lexcmlp.w_mirror, t.lexcmlp.w_text_anchor) == (0, 0, 0)
     assert (t.lexcmlp.distill_literal, t.lexcmlp.anchor_literal) == (0, 0)
+    assert t.lexcmlp.w_words == 0 and "align" not in DEFAULT_PHASES   # our motion alignment is not the paper's
     assert t.flops_ramp == 0 and t.lex_temperature == 1.0
     assert (t.cccl, t.triplet, t.inverse_ler) == (False, "none", 0.0)   # the other seeds' options: off
     assert t.caption.head_rank == 0 and t.caption.w_cider == 0

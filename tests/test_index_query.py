@@ -46,6 +46,18 @@ def test_out_of_vocabulary_words_are_named_and_split_into_pieces_only_on_request
         parse_keyword_query("##q", tokenizer, pieces=False)
 
 
+def test_with_inflections_a_whole_word_is_searched_in_its_other_forms_too(tokenizer):
+    raise_, raised, raises, raising, left = ids(tokenizer, "raise", "raised", "raises", "raising", "left")
+    parsed = parse_keywords("raise:2 -left", tokenizer, pieces=False, inflections=True)
+    assert parsed.whole == {"raise": raise_, "left": left}
+    assert parsed.inflections == {"raise": ["raised", "raises", "raising"]}
+    # the four forms share the word's weight: a word counts once however many forms the vocabulary holds
+    assert parsed.weights == {raise_: 0.5, raised: 0.5, raises: 0.5, raising: 0.5} and parsed.negatives == {left}
+    assert parse_keywords("raise", tokenizer).weights == {raise_: 1.0}   # the default keeps a word to itself
+    # a word not held whole is searched in its whole forms either way, listed as forms, not inflections
+    assert parse_keywords("jog", tokenizer, pieces=False, inflections=True).inflections == {}
+
+
 def test_a_word_not_whole_is_searched_in_its_whole_forms(tokenizer):
     vocab = tokenizer.get_vocab()
     assert "jog" not in vocab and "jogging" in vocab           # BERT cuts "jog" into pieces, holds "jogging" whole
@@ -54,7 +66,7 @@ def test_a_word_not_whole_is_searched_in_its_whole_forms(tokenizer):
         parsed = parse_keywords(f"{typed} wave -left", tokenizer, pieces=False)
         weight = 2.0 if ":" in typed else 1.0
         assert parsed.forms == {typed.split(":")[0].lower(): ["jogged", "jogging"]}
-        assert parsed.weights == {jogged: weight, jogging: weight, wave: 1.0} and parsed.negatives == {left}
+        assert parsed.weights == {jogged: weight / 2, jogging: weight / 2, wave: 1.0} and parsed.negatives == {left}
         assert parsed.unknown == [] and parsed.pieces == {}
     assert parse_keywords("wave -jog", tokenizer).negatives == {jogged, jogging}
     assert whole_forms("dancing", vocab, set()) == ["dance", "danced", "dances"]    # the word itself left out

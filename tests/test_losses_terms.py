@@ -191,3 +191,34 @@ def test_literal_mix_scales_only_the_expansions():
     out = L.literal_mix(p, ids, words, positions, 0.75)           # words at positions 1 and 3 keep their weight
     assert torch.allclose(out, torch.tensor([[0.025, 0.2, 0.075, 0.4, 0.125]]))
     assert L.literal_mix(p, ids, words, positions, 0.0) is p
+
+
+def test_caption_word_ranking_hand_value_and_words_every_caption_holds():
+    # Two motions on three lexicon positions; columns 0 and 1 are caption words, motion i holds word i only.
+    p = torch.tensor([[3.0, 4.0, 0.0], [4.0, 3.0, 0.0]])
+    has = torch.tensor([[True, False], [False, True]])
+    s = torch.nn.functional.normalize(p, dim=-1) / 1.0          # rows (0.6, 0.8), (0.8, 0.6)
+    # every direction's term is the same here: -log softmax picks 0.6 against 0.8
+    one = -math.log(math.exp(0.6) / (math.exp(0.6) + math.exp(0.8)))
+    value = L.caption_word_ranking(p, torch.tensor([0, 1]), has, temperature=1.0)
+    assert value.item() == pytest.approx(one) and float(s[0, 0]) == pytest.approx(0.6)
+    # each motion weighing its own word more ranks better
+    assert L.caption_word_ranking(p.flip(1), torch.tensor([0, 1]), has, 1.0) < value
+    # a word every caption holds ranks nothing among motions (the word -> motions direction skips it), and as
+    # both words are each motion's positives, the motion -> words direction is -log 1
+    both = torch.tensor([[True, True], [True, True]])
+    per_motion_only = L.caption_word_ranking(p, torch.tensor([0, 1]), both, 1.0)
+    assert per_motion_only.item() == pytest.approx(0.0, abs=1e-6)   # both words are positives: log 1 = 0
+
+
+def test_caption_word_ranking_with_idf_prefers_a_caption_s_rarer_word():
+    # one caption holds both words; word 1 is the rarer (idf 3 against 1): its motion should weigh it more
+    has = torch.tensor([[True, True], [False, False]])
+    idf = torch.tensor([1.0, 3.0])
+    rare_first = torch.tensor([[1.0, 3.0], [1.0, 1.0]])
+    common_first = torch.tensor([[3.0, 1.0], [1.0, 1.0]])
+    cols = torch.tensor([0, 1])
+    assert L.caption_word_ranking(rare_first, cols, has, 1.0, idf) < L.caption_word_ranking(common_first, cols, has, 1.0, idf)
+    # without idf both words are positives alike: the two orders cost the same
+    assert L.caption_word_ranking(rare_first, cols, has, 1.0).item() == pytest.approx(
+        L.caption_word_ranking(common_first, cols, has, 1.0).item())

@@ -41,8 +41,9 @@ def run(args) -> dict:
         for key in ("unknown_words", "inactive_words", "side_words"):
             if key in result:
                 result[key] = ", ".join(result[key]) or "(none)"
-        if "forms" in result:
-            result["forms"] = {word: " / ".join(forms) for word, forms in result["forms"].items()}
+        for key in ("forms", "inflections"):
+            if key in result:
+                result[key] = {word: " / ".join(forms) for word, forms in result[key].items()}
         if "pieces" in result:
             result["pieces"] = {word: " ".join(pieces) for word, pieces in result["pieces"].items()}
     return result

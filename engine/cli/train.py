@@ -5,6 +5,7 @@
         --preset tiny --phases lexmlm,cmmm --out runs/b --set train.cmmm.steps=100 --max-minutes 30
     torchrun --nproc_per_node=2 -m engine train ...     (DDP: gloo on CPU, nccl on GPU)
     python -m engine train --data synthetic --phases evaluator,generator,sopo --base checkpoints/default --out runs/g
+    python -m engine train --data synthetic --init checkpoints/default --phases align,caption --out runs/a
 
 On a CPU, export THP_MEM_ALLOC_ENABLE=1 (PyTorch's transparent huge pages; ~20% faster steps here).
 Output: OUT/metrics.jsonl, OUT/<phase>/ checkpoints (resumable), OUT/ the final model (manifest.json);
@@ -25,6 +26,9 @@ def add_parser(sub):
     parser.add_argument("--base", default=None,
                         help="lexical checkpoint the generator phases condition on when this run trains no "
                              "lexical phase (sets train.generator.base), e.g. checkpoints/default")
+    parser.add_argument("--init", default=None,
+                        help="checkpoint the lexical phases start from instead of the base text model (sets "
+                             "train.init), e.g. --init checkpoints/default --phases align,caption")
     parser.add_argument("--out", required=True, help="output folder (checkpoints, metrics.jsonl)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out (done phases are skipped)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -53,6 +57,8 @@ def run(args) -> dict:
     if specs:
         config = apply_overrides(config, [f"data.specs={args.data}"])
     config = apply_overrides(config, args.overrides)
+    if getattr(args, "init", None):
+        config = apply_overrides(config, [f"train.init={args.init}"])
     if getattr(args, "base", None):
         config = apply_overrides(config, [f"train.generator.base={args.base}"])
 

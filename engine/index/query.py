@@ -5,8 +5,14 @@ Syntax, whitespace separated: `word` (weight 1), `word:W` (weight W > 0), `-word
 where the word is salient: engine/index/inverted.py, Salience). Repeated words add up. A term that is both
 positive and negative is treated as negative.
 
+With inflections=True (the search engine's keyword queries) a whole word is searched in its other whole forms
+too, its forms sharing the word's weight (`raise` -> raise, raised, raises, raising at 1/4 each;
+KeywordQuery.inflections), as a search engine stems: captions say "raises", "waving", and a model that learned their words weighs those forms,
+not always the base form a user types. The default (False) keeps a word to itself: the word weights of
+generation (engine/models/text_condition.py) and the label queries of engine/evaluation/keywords.py.
+
 A word that is not a whole entry of the vocabulary ('##' pieces and special tokens are not whole entries) is
-searched on its other forms that are (`jog` -> jogging, `jogs` -> jogging: whole_forms, each form taking the
+searched on its other forms that are (`jog` -> jogging, `jogs` -> jogging: whole_forms, the forms sharing the
 word's weight), listed in KeywordQuery.forms: BERT holds "jogging" whole but cuts "jog" into jo ##g, and a
 words-only model scores no piece at all. A word with no whole form (`zzzqqq`, `somersault`) is searched on
 the word pieces the tokenizer cuts it into (`somersault` -> some ##rsa ##ult, each piece taking the word's
@@ -102,23 +108,27 @@ def _inflections(stem: str) -> tuple[str, str, str]:
     return third, end + "ing", end + "ed"
 
 
-def whole_or_forms(word: str, vocab: dict[str, int], special: set[int]) -> list[str]:
-    """What a typed word is searched as before any word piece: [word] when the vocabulary holds it whole, else
-    its whole forms (whole_forms; [] when it has none)."""
-    return [word] if whole_word(word, vocab, special) is not None else whole_forms(word, vocab, special)
+def whole_or_forms(word: str, vocab: dict[str, int], special: set[int], inflections: bool = False) -> list[str]:
+    """What a typed word is searched as before any word piece: [word] when the vocabulary holds it whole (with
+    inflections=True followed by its other whole forms), else its whole forms (whole_forms; [] when it has none)."""
+    if whole_word(word, vocab, special) is None:
+        return whole_forms(word, vocab, special)
+    return [word] + (whole_forms(word, vocab, special) if inflections else [])
 
 
 @dataclass
 class KeywordQuery:
     """A parsed keyword query. whole: each typed whole word -> its term id (positive and negative words);
     forms: each typed word that is not whole -> the whole forms searched instead (whole_forms); pieces: each
-    word with no whole form searched on its pieces -> their term ids (pieces=True only)."""
+    word with no whole form searched on its pieces -> their term ids (pieces=True only); inflections: each typed
+    whole word -> its other whole forms searched with it (inflections=True only)."""
     weights: dict[int, float] = field(default_factory=dict)
     negatives: set[int] = field(default_factory=set)
     unknown: list[str] = field(default_factory=list)
     whole: dict[str, int] = field(default_factory=dict)
     forms: dict[str, list[str]] = field(default_factory=dict)
     pieces: dict[str, list[int]] = field(default_factory=dict)
+    inflections: dict[str, list[str]] = field(default_factory=dict)
 
 
 def parse_keyword_query(text: str, tokenizer, pieces: bool = True) -> tuple[dict[int, float], set[int], list[str]]:
@@ -131,8 +141,9 @@ def parse_keyword_query(text: str, tokenizer, pieces: bool = True) -> tuple[dict
     return parsed.weights, parsed.negatives, parsed.unknown
 
 
-def parse_keywords(text: str, tokenizer, pieces: bool = True) -> KeywordQuery:
-    """parse_keyword_query with the word each term came from (KeywordQuery)."""
+def parse_keywords(text: str, tokenizer, pieces: bool = True, inflections: bool = False) -> KeywordQuery:
+    """parse_keyword_query with the word each term came from (KeywordQuery); inflections: a whole word is
+    searched in its other whole forms too (module doc)."""
     vocab = word_ids(tokenizer)
     special = set(getattr(tokenizer, "all_special_ids", []) or [])
     parsed = KeywordQuery()
@@ -153,10 +164,12 @@ def parse_keywords(text: str, tokenizer, pieces: bool = True) -> KeywordQuery:
                 raise MotionLexError(f"keyword {raw!r}: weight {weight!r} is not a number") from None
             if not (w > 0 and w < float("inf")):
                 raise MotionLexError(f"keyword {raw!r}: weight must be a positive number")
-        names = whole_or_forms(word, vocab, special)
-        if names == [word]:
-            ids = [vocab[word]]
+        names = whole_or_forms(word, vocab, special, inflections)
+        if names[:1] == [word]:
+            ids = [vocab[f] for f in names]
             parsed.whole[word] = vocab[word]
+            if names[1:]:
+                parsed.inflections[word] = names[1:]
         elif names:
             ids = [vocab[f] for f in names]
             parsed.forms[word] = names
@@ -168,11 +181,13 @@ def parse_keywords(text: str, tokenizer, pieces: bool = True) -> KeywordQuery:
             if word not in unknown:
                 unknown.append(word)
             continue
+        # a word's forms share its weight (it counts once, however many forms the vocabulary has); pieces do not
+        share = len(ids) if word in parsed.forms or word in parsed.inflections else 1
         if neg:
             negatives.update(ids)
         else:
             for i in ids:
-                weights[i] = weights.get(i, 0.0) + w
+                weights[i] = weights.get(i, 0.0) + w / share
     for i in negatives:
         weights.pop(i, None)
     if not weights:

@@ -4,7 +4,9 @@ A term is salient in a document when it is among the document's SALIENT_TOP heav
 term with an opposite (left/right, forward/backward, ...), heavier than that opposite and than its rivals
 ("both" for left and right), within the wider OPPOSITE_TOP: a side word ranks below the action's words
 ("waves, wave, waving, hand, ...") even where it is the side the motion shows, and which side it shows is
-told by the pair, not by the rank (bench/RESULTS.md: `wave -left` on Bandai).
+told by the pair, not by the rank (bench/RESULTS.md: `wave -left` on Bandai). OPPOSITE_TOP was 16 until a
+left kick's "left" ranked 18th, behind "kick, kicks, kicked, kicking, leg, foot" and a few stray words, and
+`kick -left` kept it (chosen on the synthetic validation split: bench/RESULTS.md, "Motion alignment").
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Mapping
 import numpy as np
 
 SALIENT_TOP = 8        # a negative term excludes a document when it is among the document's 8 heaviest words
-OPPOSITE_TOP = 16      # ... or, for a term with an opposite that it outweighs (and its rivals), its 16 heaviest
+OPPOSITE_TOP = 24      # ... or, for a term with an opposite that it outweighs (and its rivals), its 24 heaviest
 
 
 @dataclass(frozen=True, eq=False)

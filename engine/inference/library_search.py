@@ -146,11 +146,13 @@ class LibrarySearch:
     def search_keywords(self, query: str, k: int = 10, explain: int = 5, pieces: bool = False) -> dict:
         """The seed's non-parametric query: listed words set to 1 (or word:weight), no text encoder.
 
-        A word that is not a whole word of the vocabulary is searched on its whole forms ("jog" -> jogging,
+        A whole word is searched with its other whole forms ("raise" -> raised, raises, raising, listed in
+        "inflections"); a word that is not a whole word of the vocabulary on its whole forms ("jog" -> jogging,
         listed in "forms"), else reported in unknown_words and not searched, or with pieces=True searched on its
         word pieces and listed in "pieces"; `-word` excludes the motions where the word is salient (module doc)."""
-        parsed = parse_keywords(query, self.model.tokenizer, pieces=pieces)
-        inactive = [w for w, t in parsed.whole.items() if self._inactive(t)]
+        parsed = parse_keywords(query, self.model.tokenizer, pieces=pieces, inflections=True)
+        inactive = [w for w, t in parsed.whole.items()
+                    if all(self._inactive(self.vocab.id(f)) for f in [w, *parsed.inflections.get(w, [])])]
         inactive += [w for w, forms in parsed.forms.items() if all(self._inactive(self.vocab.id(f)) for f in forms)]
         inactive += [w for w, ids in parsed.pieces.items() if all(self._inactive(t) for t in ids)]
         sides = self._named_sides({t for t, w in parsed.weights.items() if w > 0})
@@ -167,6 +169,8 @@ class LibrarySearch:
             result["side_words"] = [self.vocab.word(t) for t in sides]
         if parsed.forms:
             result["forms"] = parsed.forms
+        if parsed.inflections:
+            result["inflections"] = parsed.inflections
         if pieces and parsed.pieces:
             result["pieces"] = {w: [self.vocab.word(t) for t in ids] for w, ids in parsed.pieces.items()}
         if not hits:
@@ -174,10 +178,11 @@ class LibrarySearch:
         return result
 
     def _terms_of_word(self, word: str) -> list[int]:
-        """The terms a free-text `-word` excludes: the word, or its whole forms when it is not whole ("-jog")."""
+        """The terms a free-text `-word` excludes: the word and its other whole forms ("-wave": waves, waving), or
+        only its whole forms when it is not whole ("-jog": jogged, jogging), as a keyword `-word` does."""
         tokenizer = self.model.tokenizer
         vocab = word_ids(tokenizer)
-        return [vocab[w] for w in whole_or_forms(word, vocab, set(tokenizer.all_special_ids))]
+        return [vocab[w] for w in whole_or_forms(word, vocab, set(tokenizer.all_special_ids), inflections=True)]
 
     def _named_sides(self, terms: set[int]) -> list[int]:
         """The side or direction words a query names without their opposite ("left" in `wave left hand`; neither
@@ -190,7 +195,7 @@ class LibrarySearch:
         and the documents that show them (None: the query names no side).
 
         "Shows" is the rule `-word` excludes by (Salience: the word outweighs its opposite and its rivals, within
-        the motion's 16 heaviest words). A query naming a side asks for that side, and which side a motion shows
+        the motion's 24 heaviest words). A query naming a side asks for that side, and which side a motion shows
         is told by that pair, not by the score: a left raise may outscore a right raise on `raise right arm`
         through heavier "raise" and "arm" (bench/RESULTS.md, "Side words rank first")."""
         if not sides:

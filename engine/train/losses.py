@@ -126,6 +126,39 @@ def mirror_consistency(p: torch.Tensor, p_mirrored: torch.Tensor, pairs: torch.T
     return (preference(p) + preference(p_mirrored)).square().mean()
 
 
+def caption_word_ranking(p: torch.Tensor, columns: torch.Tensor, has_word: torch.Tensor,
+                         temperature: float = 0.05, idf: torch.Tensor | None = None) -> torch.Tensor:
+    """Ours, not the paper's: a motion's weight on a word ranks it as the word's keyword query does.
+
+    p: (B, V) motion lexical vectors; columns: (W,) the positions of the batch's caption words; has_word: (B, W)
+    True where motion i's caption holds word w. Scores s = p^[:, columns] / T on the L2-normalised vectors
+    (cosine scores, as served). Two
+    multi-positive InfoNCE directions, averaged:
+    - word -> motions: -log sum_{i has w} softmax_i(s_iw), over the words some but not all captions hold:
+      the keyword query `clap` must rank the clapping motions above the waving ones;
+    - motion -> words: -log sum_{w in caption i} softmax_w(s_iw): a clapping motion weighs "clap" above the
+      batch's other caption words, "wave" among them. With `idf` (W,) the caption's words are not all alike:
+      the target is a distribution over them in proportion to their inverse document frequency, -sum_w q_iw
+      log softmax_w(s_iw), so a take that "walks and turns left" weighs the rarer "turn" above "walks".
+    Vector-level InfoNCE only asks the whole vector to be nearest its caption's; this asks it of each word."""
+    s = F.normalize(p, dim=-1)[:, columns] / temperature
+    pos = has_word.to(s.dtype)
+    def multi_positive(scores, positive, valid):
+        log_all = torch.logsumexp(scores, dim=-1)
+        log_pos = torch.logsumexp(scores.masked_fill(positive == 0, float("-inf")), dim=-1)
+        return (log_all - log_pos)[valid].mean() if valid.any() else scores.sum() * 0.0
+    count = pos.sum(0)
+    per_word = multi_positive(s.T, pos.T, (count > 0) & (count < pos.shape[0]))
+    if idf is None:
+        per_motion = multi_positive(s, pos, pos.sum(1) > 0)
+    else:
+        target = pos * idf.to(s.dtype)[None, :]
+        valid = target.sum(1) > 0
+        target = target / target.sum(1, keepdim=True).clamp_min(1e-12)
+        per_motion = -(target * F.log_softmax(s, dim=-1)).sum(1)[valid].mean() if valid.any() else s.sum() * 0.0
+    return (per_word + per_motion) / 2
+
+
 def self_critical_loss(sample_log_probs: torch.Tensor, rewards: torch.Tensor, baseline: torch.Tensor) -> torch.Tensor:
     """Self-critical sequence training (Rennie et al. 2017, Eq. 9): the policy gradient of the expected
     reward, -(r(w^s) - r(w_hat)) * grad log p(w^s), with the greedy caption's reward r(w_hat) as the

@@ -70,7 +70,11 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
         raise SpecError(f"dataset {','.join(specs)!r} has no training clips")
     fingerprint = dataset.fingerprint()
     model = None
-    if names:
+    inherited = []   # the phases an --init checkpoint had done, listed in this run's manifest before its own
+    if names and config.train.init:
+        model, config, inherited = _initial_model(config)
+        model = model.to(device)
+    elif names:
         lexicon_texts = text_corpus(train_clips, config.data) if config.model.lexicon == "restricted" else None
         model = build_model(config, lexicon_texts).to(device)
     deadline = None if max_minutes is None else began + 60.0 * max_minutes
@@ -117,7 +121,8 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
 
     final = None
     if names and not stopped and info.is_main:
-        final = save_checkpoint(out, model.eval(), config, phases_done=done, phase=None, step=0, complete=True,
+        final = save_checkpoint(out, model.eval(), config, phases_done=[p for p in inherited if p not in done] + done,
+                                phase=None, step=0, complete=True,
                                 data_fingerprint=fingerprint,
                                 metrics={n: r.get("final", {}) for n, r in results.items()})
         final = str(final)
@@ -143,6 +148,16 @@ def _previous_run(out: Path, config: Config, names: list[str], generation: list[
     if names and any(p.exists() for p in [out / MANIFEST] + [out / n / MANIFEST for n in ALL_PHASES]):
         return True
     return any((out / phase_folder(n, config) / MANIFEST).exists() for n in generation)
+
+
+def _initial_model(config: Config):
+    """(model, config, phases it had done) for a run that starts from train.init: that checkpoint's weights,
+    lexicon and model config (the architecture must be the one its weights fit)."""
+    from ..checkpoint import load_checkpoint
+    if not (Path(config.train.init) / MANIFEST).exists():
+        raise SpecError(f"train.init={config.train.init!r} is not a checkpoint folder (no {MANIFEST})")
+    model, init_config, manifest = load_checkpoint(config.train.init)
+    return model, replace(config, model=init_config.model), list(manifest.get("phases_done") or [])
 
 
 def _check_batch_sizes(config: Config, names: list[str], info) -> None:

@@ -16,7 +16,8 @@ def make_phase(name: str, cfg: TrainConfig) -> Phase:
     from .lexcmlp import LexCMLP
     from .lexmlm import LexMLM
     from .lexmmm import LexMMM
-    classes = {c.name: c for c in (LexMLM, CMMM, LexMMM, LexCMLP, CaptionTuning, Dense, Evaluator)}
+    from .motion_align import MotionAlign
+    classes = {c.name: c for c in (LexMLM, CMMM, LexMMM, LexCMLP, MotionAlign, CaptionTuning, Dense, Evaluator)}
     if name not in classes:
         raise SpecError(f"unknown phase {name!r}; expected one of {', '.join(classes)}")
     return classes[name](cfg)

@@ -15,7 +15,7 @@ from ...models.lexical import keep_top_k
 from ..distributed import gather
 from ..losses import lexcmlp_loss
 from .base import Phase, mask_text, motion_of, names_under, text_of
-from .lexcmlp_ours import our_terms
+from .lexcmlp_ours import caption_idf, our_terms
 from .options import alignment_options, inverse_ler_term
 from .text_anchor import TextAnchor
 
@@ -24,12 +24,24 @@ class LexCMLP(Phase):
     name = "lexcmlp"
     batch_kind = "pair"
     anchor: TextAnchor | None = None
+    captions: list | None = None
+    _idf = None
 
     def trainable(self, model) -> set[str]:
         names = {n for n, _ in model.named_parameters()}
         if self.pcfg.freeze_head:   # keep the shared LM head (the lexical space) as LexMLM left it
             names -= names_under(model, "mlm_head.")
         return names
+
+    def training_clips(self, clips) -> None:
+        self.captions = [list(c.captions) for c in clips] if self.pcfg.words_idf else None
+        self._idf = None
+
+    def word_idf(self, model):
+        """The caption-word IDF of the training clips over the lexicon (lexcmlp_ours.caption_idf), computed once."""
+        if self._idf is None:
+            self._idf = caption_idf(model, self.captions or [])
+        return self._idf.to(next(model.parameters()).device)
 
     def starting_weights(self, model) -> None:
         self.anchor = TextAnchor(model) if self.pcfg.w_text_anchor > 0 else None

@@ -3,6 +3,8 @@
 - w_distill: 1 - cos(p_m, sg(p_t)), as in LexMMM: keeps p_m on its caption's words while InfoNCE aligns;
   `distill_literal` keeps that share of the target only on the caption's own words.
 - w_mirror: a mirrored motion weighs left- and right-words the other way round (mirror_consistency).
+- w_words: each caption word ranks the batch's motions as its keyword query would, and each motion weighs its
+  caption's words above the batch's other words (caption_word_ranking; whole words only, no stop words).
 - w_text_anchor: 1 - cos(p_t, sg(p_t^0)) against a frozen copy of the text side as the phase began
   (phases/text_anchor.py), so captions keep the words LexMLM gave them; `anchor_literal` as above.
 bench/RESULTS.md measures each.
@@ -12,7 +14,8 @@ from __future__ import annotations
 import torch
 
 from ...skeleton import mirror_joints
-from ..losses import lexical_distillation, literal_mix, mirror_consistency
+from ...vocab import is_displayable_word
+from ..losses import caption_word_ranking, lexical_distillation, literal_mix, mirror_consistency
 from .base import motion_of
 
 # Words that name a side; a mirrored motion should weigh each pair the other way round.
@@ -32,6 +35,11 @@ def our_terms(phase, model, batch, ids, mask, p_m, p_t, step):
         p_mirrored, _ = model.motion_lexical(mirror_joints(joints), frame_mask)
         mirror = mirror_consistency(p_m, p_mirrored, side_pairs(model))
         loss, terms["mirror"] = loss + c.w_mirror * mirror, mirror.detach()
+    if c.w_words > 0:
+        columns, has_word = caption_words(model, ids, mask)
+        idf = phase.word_idf(model)[columns] if c.words_idf else None
+        words = caption_word_ranking(p_m, columns, has_word, phase.cfg.lex_temperature, idf)
+        loss, terms["words"] = loss + c.w_words * words, words.detach()
     if c.w_text_anchor > 0:
         if phase.anchor is None:
             if step > 0:
@@ -51,6 +59,35 @@ def word_tokens(model, ids, mask):
     """True at the caption's word tokens: attended and not special ([CLS], [SEP], ...)."""
     special = torch.tensor(model.tokenizer.all_special_ids, device=ids.device)
     return mask & ~torch.isin(ids, special)
+
+
+def caption_words(model, ids, mask):
+    """(columns (W,), has_word (B, W)): the lexicon positions of the whole, non-stop words the batch's captions
+    hold, and which caption holds which."""
+    displayable = getattr(model, "_displayable_ids", None)
+    if displayable is None or displayable.device != ids.device:
+        words = model.tokenizer.convert_ids_to_tokens(list(range(model.vocab_size)))
+        displayable = torch.tensor([is_displayable_word(w) for w in words], device=ids.device)
+        model._displayable_ids = displayable
+    pos = model.lexicon.positions_of(torch.where(word_tokens(model, ids, mask) & displayable[ids], ids,
+                                                 torch.full_like(ids, -100)))
+    columns, inverse = torch.unique(pos[pos >= 0], return_inverse=True)
+    has_word = torch.zeros(ids.shape[0], len(columns), dtype=torch.bool, device=ids.device)
+    rows = torch.arange(ids.shape[0], device=ids.device)[:, None].expand_as(pos)[pos >= 0]
+    has_word[rows, inverse] = True
+    return columns, has_word
+
+
+def caption_idf(model, captions_per_clip) -> torch.Tensor:
+    """(len(lexicon),) log(N / df) of each lexicon term over the training clips (a clip holds a term when any
+    of its captions does; a term no clip holds gets the largest value, log N)."""
+    holds = torch.zeros(model.vocab_size)
+    for captions in captions_per_clip:
+        ids = {i for caption in captions for i in model.tokenizer(caption, add_special_tokens=False)["input_ids"]}
+        holds[list(ids)] += 1
+    n = max(1, len(captions_per_clip))
+    idf = torch.log(n / holds.clamp_min(1))
+    return model.lexicon.from_full(idf[None])[0]
 
 
 def side_pairs(model):

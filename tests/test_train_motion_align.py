@@ -1,0 +1,61 @@
+"""`train --init CHECKPOINT --phases align`: the motion side keeps learning, the text side (all a generator's
+condition reads) stays bit for bit, and the caption-word ranking term is trained and logged."""
+import json
+
+import pytest
+import torch
+
+from engine.checkpoint import load_checkpoint
+from engine.errors import SpecError
+from engine.generator_checkpoint import condition_hash
+from engine.train.run import train
+from tests.test_train_helpers import DATA, small_config
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def aligned(tiny_checkpoint, tmp_path_factory):
+    out = tmp_path_factory.mktemp("align") / "run"
+    cfg = small_config(3, 8, [f"train.init={tiny_checkpoint}", "train.align.steps=3", "train.align.batch_size=8",
+                              "train.align.lr_motion=1e-3", "train.align.w_words=1",
+                              "train.align.words_idf=true"])
+    summary = train(cfg, [DATA], "align", out)
+    return out, summary
+
+
+def test_align_moves_the_motion_side_only(tiny_checkpoint, aligned):
+    out, summary = aligned
+    assert summary["phases_done"] == ["align"]
+    before, _, _ = load_checkpoint(tiny_checkpoint)
+    after, cfg, manifest = load_checkpoint(out)
+    assert condition_hash(after) == condition_hash(before)
+    assert torch.equal(after.lexicon.term_ids, before.lexicon.term_ids)
+    moved = [n for n, p in after.state_dict().items() if not torch.equal(p, before.state_dict()[n])]
+    assert moved and all(n.startswith(("motion_encoder.", "motion_decoder.")) for n in moved), moved
+    assert cfg.train.init == str(tiny_checkpoint) and summary["phases_done"] == ["align"]
+    # the manifest lists what the weights went through: the init checkpoint's phases, then this run's
+    assert manifest["phases_done"] == ["lexmlm", "cmmm", "lexmmm", "lexcmlp", "caption", "align"]
+
+
+def test_align_logs_the_caption_word_ranking_term(aligned):
+    out, _ = aligned
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["phase"] for r in records] == ["align"] * 3
+    assert all(r["words"] > 0 and "text_anchor" not in r for r in records)
+
+
+def test_caption_idf_over_the_training_clips(tiny_checkpoint):
+    from engine.train.phases.lexcmlp_ours import caption_idf
+    model, _, _ = load_checkpoint(tiny_checkpoint)
+    idf = caption_idf(model, [["a person walks"], ["a person waves", "someone waves"], ["a person jumps"]])
+    vocab = model.tokenizer.get_vocab()
+    position = {w: int(model.lexicon.positions_of(torch.tensor([vocab[w]]))[0]) for w in ("person", "waves")}
+    assert idf[position["person"]].item() == pytest.approx(0.0)            # in every clip
+    assert idf[position["waves"]].item() == pytest.approx(torch.log(torch.tensor(3.0)).item())   # one clip of 3
+
+
+def test_init_must_name_a_checkpoint(tmp_path):
+    cfg = small_config(1, 8, [f"train.init={tmp_path / 'nothing'}"])
+    with pytest.raises(SpecError, match="nothing"):
+        train(cfg, [DATA], "align", tmp_path / "out")
