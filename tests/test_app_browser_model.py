@@ -102,10 +102,11 @@ def test_search_text_keywords_previews_and_stale_results(page):
     page.click("#search-go")
     wait_text(page, "#search-status", "(keywords)")
     assert re.match(r"[1-9]\d* hits", page.inner_text("#search-status")), page.inner_text("#search-status")
-    page.wait_for_function("n => document.querySelector('#search-terms .js-plotly-plot').data[0].y.length == n",
-                           arg=len(words))
+    page.wait_for_function("ws => { const y = document.querySelector('#search-terms .js-plotly-plot').data[0].y;"
+                           " return ws.every(w => y.includes(w)); }", arg=words)
     bars = page.eval_on_selector("#search-terms .js-plotly-plot", "gd => [gd.data[0].y, gd.data[0].x]")
-    assert set(bars[0]) == set(words) and set(bars[1]) == {1}   # each keyword weighs 1
+    # each keyword is searched in all its forms ("walks" also as walk, walked, walking), which share its weight 1
+    assert set(words) <= set(bars[0]) and sum(bars[1]) == pytest.approx(len(words), abs=1e-3), bars   # 4-digit weights
 
     page.wait_for_function("document.querySelectorAll('#search-gallery img').length > 0", timeout=120_000)
     page.locator("#search-gallery img").first.click()              # a preview opens the 3D viewer
