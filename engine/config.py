@@ -263,8 +263,9 @@ def tiny_config() -> Config:
     the pull toward the caption's vector, the mirror term and the text anchor, whose targets keep the
     caption's own words at full weight and its expansions at a quarter (distill_literal, anchor_literal).
     The optional motion alignment phase (`align`, run by `make checkpoint` on the finished run) adds the
-    caption-word ranking term with the text side frozen. Half of the training items are seen mirrored with their captions' sides swapped (data.mirror), and the
-    lexical vectors weigh words only (model.scored_terms). bench/RESULTS.md measures each choice.
+    caption-word ranking term with the text side frozen. Half of the training items are seen mirrored with their
+    captions' sides swapped (data.mirror), and the lexical vectors weigh words only (model.scored_terms).
+    bench/RESULTS.md measures each choice.
     """
     train = TrainConfig(
         lexmlm=LexMLMConfig(steps=300, batch_size=32),

@@ -7,9 +7,10 @@ positive and negative is treated as negative.
 
 With inflections=True (the search engine's keyword queries) a whole word is searched in its other whole forms
 too, its forms sharing the word's weight (`raise` -> raise, raised, raises, raising at 1/4 each;
-KeywordQuery.inflections), as a search engine stems: captions say "raises", "waving", and a model that learned their words weighs those forms,
-not always the base form a user types. The default (False) keeps a word to itself: the word weights of
-generation (engine/models/text_condition.py) and the label queries of engine/evaluation/keywords.py.
+KeywordQuery.inflections), as a search engine stems: captions say "raises", "waving", and a model that learned
+their words weighs those forms, not always the base form a user types. The default (False) keeps a word to
+itself: the word weights of generation (engine/models/text_condition.py) and the label queries of
+engine/evaluation/keywords.py.
 
 A word that is not a whole entry of the vocabulary ('##' pieces and special tokens are not whole entries) is
 searched on its other forms that are (`jog` -> jogging, `jogs` -> jogging: whole_forms, the forms sharing the
@@ -165,13 +166,12 @@ def parse_keywords(text: str, tokenizer, pieces: bool = True, inflections: bool 
             if not (w > 0 and w < float("inf")):
                 raise MotionLexError(f"keyword {raw!r}: weight must be a positive number")
         names = whole_or_forms(word, vocab, special, inflections)
+        ids = [vocab[f] for f in names]
         if names[:1] == [word]:
-            ids = [vocab[f] for f in names]
             parsed.whole[word] = vocab[word]
             if names[1:]:
                 parsed.inflections[word] = names[1:]
         elif names:
-            ids = [vocab[f] for f in names]
             parsed.forms[word] = names
         else:
             ids = word_pieces(word, tokenizer, vocab, special) if pieces else []
