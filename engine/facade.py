@@ -121,7 +121,8 @@ class Engine(ViewsMixin, RunsMixin):
             raise MotionLexError("type a query, e.g. 'a person waves the left hand' or keywords 'wave left'")
         service = self.service()
         library = service.library(self.dataset(spec), top_k, progress)
-        return service.search(library, query, keywords=keywords, k=k, query_top_k=query_top_k, pieces=pieces)
+        return service.search(library, query, keywords=keywords, k=k, query_top_k=query_top_k, pieces=pieces,
+                              progress=progress)
 
     def analyse(self, motion: Motion, spec: str | None = None, caption: str | None = None, components: int = 3,
                 progress=None) -> dict:

@@ -219,14 +219,15 @@ class SparseIndex:
     # ------------------------------------------------------------------ searching
     def search(self, query, k: int = 10, query_top_k: int | None = None, negatives=(),
                negative_weight: float | None = None, explain: int = 5, exhaustive: bool = False,
-               salience: Salience | None = None) -> list[Hit]:
+               salience: Salience | None = None, excluded_documents=()) -> list[Hit]:
         """Top-k documents by dot product with `query`, each with its `explain` strongest (term, q_w*d_w).
 
         query: {term_id: weight}, a dense (V,) array, a (1, V) sparse row or (term_ids, weights).
         negatives: term ids that exclude the documents where they are salient (negative_weight=None;
         `salience`, default Salience(): among the document's 8 heaviest terms) or that penalise every
         document holding them by negative_weight * d_w. Only documents holding at least one positive query
-        term can be hits.
+        term can be hits. excluded_documents: documents excluded as well (e.g. where a negative term shows in
+        one of their parts: engine/inference/motion_parts.py).
         exhaustive: score every posting of the query's terms (the reference the early stop must match).
         """
         terms, weights = query_terms(query, self.vocab_size, query_top_k)
@@ -237,6 +238,8 @@ class SparseIndex:
         if negatives.size and negative_weight is None:
             excluded = [d for d in (self.salient_documents(int(t), salience) for t in negatives) if len(d)]
             negatives = np.zeros(0, dtype=np.int64)   # excluding: the documents are known, the terms score nothing
+        if len(excluded_documents):
+            excluded.append(np.asarray(excluded_documents, dtype=np.int64))
         if terms.size == 1 and negatives.size == 0 and not excluded and not exhaustive:
             top, scores = self._one_term(int(terms[0]), float(weights[0]), k)
             return [Hit(str(self.ids[d]), d, s, [(int(terms[0]), s)] if explain > 0 else [])

@@ -21,7 +21,8 @@ Search results (search_text, search_keywords) are plain dicts:
   side_words, and shows_side on each hit: present when the query names a side or direction word without its
         opposite (`wave left hand`, "waves with the left hand"); the hits that show every such word come first.
 `-word` excludes a motion only where the word is salient: among the motion's 8 heaviest displayable words
-and, for a side or direction word, heavier than its opposite (engine/index/inverted.py, Salience). A side word
+and, for a side or direction word, heavier than its opposite (engine/index/inverted.py, Salience); or where it
+is salient in one of the motion's parts together with one of the query's own words (motion_parts.py). A side word
 of the query ranks first the motions where it is salient by that same rule (_sides_first).
 """
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ..metrics.captioning import CiderD, tokenize_caption
 from ..run_records import read_json
 from ..vocab import Vocabulary
 from ..models.encode import encode_motions, encode_texts
+from .motion_parts import MotionParts
 from .two_part import RULE as TWO_PART_RULE, library_threshold
 
 _NEGATIVE = re.compile(r"(?:^|\s)-(\w+)")
@@ -70,6 +72,7 @@ class LibrarySearch:
             vectors = encode_motions(model, motions, progress=_stage(progress, "encoding motions"))
             self.motions = SparseIndex.build(vectors, [c.id for c in dataset.clips], top_k)
             self.motions.save(self.root / "motions", self.fingerprint)
+        self._parts: MotionParts | None = None
         self._captions: SparseIndex | None = None
         self._matrix = None   # the stored motion vectors by term (CSC), for side-contrast rescoring
 
@@ -83,6 +86,18 @@ class LibrarySearch:
             self._captions = SparseIndex.build(vectors, caption_ids, self.top_k)
             self._captions.save(self.root / "captions", self.fingerprint)
         return self._captions
+
+    def part_index(self, progress=None) -> MotionParts:
+        """The motions' parts (motion_parts.py), encoded on the first query with a `-word` and kept beside the
+        index (the shipped default library carries them)."""
+        if self._parts is None:
+            self._parts = MotionParts.load(self.root / "parts", self.fingerprint)
+        if self._parts is None:
+            motions = [self.dataset.motion(c.id).joints for c in self.dataset.clips]
+            self._parts = MotionParts.build(self.model, motions, self.top_k,
+                                            progress=_stage(progress, "encoding motion parts"))
+            self._parts.save(self.root / "parts", self.fingerprint)
+        return self._parts
 
     def two_part_threshold(self) -> float | None:
         """The cut dissimilarity above which a motion is captioned in two parts, learnt from this library's
@@ -103,16 +118,18 @@ class LibrarySearch:
         return self._two_part
 
     def ship(self, progress=None) -> Path:
-        """Save both indexes and the two-part threshold into the checkpoint's own library/ folder (what
+        """Save the indexes (motions, their parts, captions) and the two-part threshold into the checkpoint's own library/ folder (what
         `index build --ship` does)."""
         self.caption_index(progress).save(self.shipped / "captions", self.fingerprint)
         self.motions.save(self.shipped / "motions", self.fingerprint)
+        self.part_index(progress).save(self.shipped / "parts", self.fingerprint)
         atomic_write_json(self.shipped / TWO_PART_FILE, {"fingerprint": self.fingerprint, "rule": TWO_PART_RULE,
                                                          "threshold": self.two_part_threshold()})
         return self.shipped
 
     # ---------------------------------------------------------------- queries
-    def search_text(self, query: str, k: int = 10, query_top_k: int | None = None, explain: int = 5) -> dict:
+    def search_text(self, query: str, k: int = 10, query_top_k: int | None = None, explain: int = 5,
+                    progress=None) -> dict:
         """Free text through the text encoder; `-word` in the query excludes the motions where that word is
         salient (module doc)."""
         negative_words = [w.lower() for w in _NEGATIVE.findall(query)]
@@ -131,8 +148,11 @@ class LibrarySearch:
         if vector.nnz == 0:
             raise MotionLexError(f"the query {query!r} activates no vocabulary term in this model")
         sides = self._named_sides({self.vocab.whole_word_id(w) for w in typed} - {None})
+        positives = [t for w in typed if w not in excluded and self.vocab.is_displayable(w)
+                     for t in self._terms_of_word(w)]
         hits = self.motions.search(vector, k=max(k, CONTRAST_POOL) if sides else k, query_top_k=query_top_k,
-                                   negatives=negatives, explain=explain * EXPLAIN_POOL, salience=self.salience)
+                                   negatives=negatives, explain=explain * EXPLAIN_POOL, salience=self.salience,
+                                   excluded_documents=self._shown_in_parts(negatives, positives, progress))
         hits, shown = self._sides_first(hits, sides, k)
         result = {"query": query, "mode": "text", "query_terms": self._terms_of(vector.toarray()[0], 10),
                   "unknown_words": unknown, "inactive_words": inactive,
@@ -143,7 +163,8 @@ class LibrarySearch:
             self._explain_empty(result, vector, negatives, query_top_k, inactive)
         return result
 
-    def search_keywords(self, query: str, k: int = 10, explain: int = 5, pieces: bool = False) -> dict:
+    def search_keywords(self, query: str, k: int = 10, explain: int = 5, pieces: bool = False,
+                        progress=None) -> dict:
         """The seed's non-parametric query: listed words set to 1 (or word:weight), no text encoder.
 
         A whole word is searched with its other whole forms ("raise" -> raised, raises, raising, listed in
@@ -156,8 +177,10 @@ class LibrarySearch:
         inactive += [w for w, forms in parsed.forms.items() if all(self._inactive(self.vocab.id(f)) for f in forms)]
         inactive += [w for w, ids in parsed.pieces.items() if all(self._inactive(t) for t in ids)]
         sides = self._named_sides({t for t, w in parsed.weights.items() if w > 0})
+        positives = [t for t, w in parsed.weights.items() if w > 0]
         hits = self.motions.search(parsed.weights, k=max(k, CONTRAST_POOL) if sides else k,
-                                   negatives=parsed.negatives, explain=explain * EXPLAIN_POOL, salience=self.salience)
+                                   negatives=parsed.negatives, explain=explain * EXPLAIN_POOL, salience=self.salience,
+                                   excluded_documents=self._shown_in_parts(parsed.negatives, positives, progress))
         if sides:
             hits = self._contrasted(hits, {self.salience.opposites[t]: parsed.weights[t] for t in sides})
         hits, shown = self._sides_first(hits, sides, k)
@@ -176,6 +199,13 @@ class LibrarySearch:
         if not hits:
             self._explain_empty(result, parsed.weights, parsed.negatives, None, inactive)
         return result
+
+    def _shown_in_parts(self, negatives, positives, progress=None) -> np.ndarray:
+        """The motions a `-word` also excludes: a part of theirs shows the word with one of the query's own words
+        (motion_parts.py); none without a `-word`."""
+        if not negatives:
+            return np.zeros(0, dtype=np.int64)
+        return self.part_index(progress).excluded(sorted(negatives), positives, self.salience)
 
     def _terms_of_word(self, word: str) -> list[int]:
         """The terms a free-text `-word` excludes: the word and its other whole forms ("-wave": waves, waving), or
@@ -234,7 +264,8 @@ class LibrarySearch:
             opposite = "".join(f", with '{word(t)}' heavier than '{word(self.salience.opposites[t])}'"
                                for t in sorted(negatives) if t in self.salience.opposites)
             result["message"] = (f"every motion that matches also has {shown} among its salient words (its "
-                                 f"{SALIENT_TOP} heaviest words{opposite}), so none is left")
+                                 f"{SALIENT_TOP} heaviest words{opposite}, or in one of its parts with a word "
+                                 f"of the query), so none is left")
             return
         if inactive:
             result["message"] = "nothing found: " + "; ".join(self._inactive_reason(w) for w in inactive)

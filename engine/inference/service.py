@@ -60,11 +60,11 @@ class ModelService:
             return self._libraries[key]
 
     def search(self, library: LibrarySearch, query: str, keywords: bool = False, k: int = 10,
-               query_top_k: int | None = None, pieces: bool = False) -> dict:
+               query_top_k: int | None = None, pieces: bool = False, progress=None) -> dict:
         with self.lock:
             if keywords:
-                return library.search_keywords(query, k=k, pieces=pieces)
-            return library.search_text(query, k=k, query_top_k=query_top_k)
+                return library.search_keywords(query, k=k, pieces=pieces, progress=progress)
+            return library.search_text(query, k=k, query_top_k=query_top_k, progress=progress)
 
     def motion_to_text(self, library: LibrarySearch, encoding: MotionEncoding, k: int = 5) -> list[dict]:
         with self.lock:
