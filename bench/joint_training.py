@@ -31,10 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from results import publish  # noqa: E402
+from results import BANDAI, SHARED, publish  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
-BANDAI = f"bandai:{SHARED / 'bandai' / 'bandai-namco-dataset-2-bvh.tar.xz'}"
 TEXT = "data.text_files=" + ",".join(str(SHARED / "text" / n) for n in ("kitml-sentences.txt", "cmu-trial-descriptions.tsv"))
 LOCOMOTION = ("walk", "walk-turn-left", "walk-turn-right", "run")
 ARMS = ("wave-left-hand", "wave-right-hand", "wave-both-hands", "raise-up-left-hand", "raise-up-right-hand",

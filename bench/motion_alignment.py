@@ -12,25 +12,20 @@ Results go to bench/RESULTS.md, section bench_motion_alignment.
 from __future__ import annotations
 
 import argparse
-import collections
 import sys
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from results import publish  # noqa: E402
+from results import BANDAI, publish  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
-BANDAI = f"bandai:{SHARED / 'bandai' / 'bandai-namco-dataset-2-bvh.tar.xz'}"
 
 
 def measure(service, dataset, split: str) -> dict:
     from engine.evaluation.evaluate import scores_between
-    from engine.evaluation.fidelity import (ACTION_WORD, content_fidelity, label_action, label_side, side_fidelity,
-                                            word_forms)
+    from engine.evaluation.fidelity import content_fidelity, label_action, label_side, side_fidelity
     from engine.evaluation.queries import query_evaluation
     from engine.metrics.retrieval import retrieval_all
     from engine.models.encode import encode_motions, encode_texts
@@ -43,19 +38,10 @@ def measure(service, dataset, split: str) -> dict:
     texts = encode_texts(model, [c.captions[0] for c in clips], kind="lexical")
     dense, actions = motions.toarray(), [label_action(c.label) for c in clips]
     content = content_fidelity(dense, actions, vocab, [(c.label or {}).get("content") for c in clips])
-    words = sorted({ACTION_WORD[a] for a in actions if a in ACTION_WORD and word_forms(ACTION_WORD[a], vocab)})
-    forms = [word_forms(w, vocab) for w in words]
-    beaten = collections.Counter()
-    for vec, action in zip(dense, actions):
-        own = ACTION_WORD.get(action)
-        if own in words:
-            winner = words[int(np.argmax([vec[f].max() for f in forms]))]
-            if winner != own:
-                beaten[f"{own} -> {winner}"] += 1
     queries = query_evaluation(service, dataset, split)
     return {"t2m": retrieval_all(scores_between(texts, motions))["t2m"],
             "side": side_fidelity(dense, [label_side(c.label) for c in clips], vocab)["side"],
-            "content": content["content"], "beaten": dict(beaten.most_common(4)),
+            "content": content["content"], "beaten": dict(list(content["confusions"].items())[:4]),
             "keywords": queries["keyword_precision"], "keywords_min": queries["keyword_precision_min"],
             "worst": sorted(queries["per_query"].items(), key=lambda kv: kv[1])[:3],
             "negatives": {q: (n["hits"], n["excluded_in_top"]) for q, n in queries["negatives"].items()},

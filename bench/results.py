@@ -1,6 +1,7 @@
 """bench/RESULTS.md: each benchmark owns one section between its own markers and replaces only that.
 
-Also the machine description every section states (numbers mean little without it).
+Also the machine description every section states (numbers mean little without it), and where the real data
+the benchmarks read lives.
 """
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import platform
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+# the real data beside the repository (never inside it): ../shared/data
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+BANDAI = f"bandai:{SHARED / 'bandai' / 'bandai-namco-dataset-2-bvh.tar.xz'}"
 
 
 def machine() -> dict:

@@ -39,6 +39,7 @@ def test_side_and_content_fidelity(vocab):
     content = content_fidelity(vectors, ["raise", "raise", "wave"], vocab)
     assert content["content"] == pytest.approx(100 * 2 / 3, abs=0.01)
     assert content["per_word"]["raise"] == 50.0 and "per_group" not in content
+    assert content["confusions"] == {"raise -> nothing": 1}   # the second raise weighs no action word of the set
     grouped = content_fidelity(vectors, ["raise", "raise", "wave"], vocab, ["raise-left", "raise-left", "wave-both"])
     assert grouped["per_group"] == {"raise-left": 50.0, "wave-both": 100.0}
 

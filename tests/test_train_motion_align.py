@@ -21,7 +21,8 @@ def aligned(tiny_checkpoint, tmp_path_factory):
     out = tmp_path_factory.mktemp("align") / "run"
     cfg = small_config(3, 8, [f"train.init={tiny_checkpoint}", "train.align.steps=3", "train.align.batch_size=8",
                               "train.align.lr_motion=1e-3", "train.align.w_words=1",
-                              "train.align.words_idf=true", "train.align.words_forms=true"])
+                              "train.align.words_idf=true", "train.align.words_forms=true",
+                              "train.align.hard_negatives=0.25"])
     summary = train(cfg, [DATA], "align", out)
     return out, summary
 
@@ -45,6 +46,24 @@ def test_align_logs_the_caption_word_ranking_term(aligned):
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["phase"] for r in records] == ["align"] * 3
     assert all(r["words"] > 0 and "text_anchor" not in r for r in records)
+
+
+def test_hard_negatives_are_mined_once_and_drawn_beside_their_anchors(aligned):
+    import numpy as np
+    from engine.train.batching import ItemStream
+    from engine.train.hard_negatives import FILE, NeighbourStream
+    out, _ = aligned
+    neighbours = np.load(out / "align" / FILE)
+    assert neighbours.ndim == 2 and neighbours.shape[1] == 8
+    assert not (neighbours == np.arange(len(neighbours))[:, None]).any()      # a clip is not its own neighbour
+    # a batch of 8 with a share of 0.25: 6 drawn as before, then 2 neighbours of the first two
+    base = ItemStream(len(neighbours), seed=0, phase="align", batch_size=8)
+    stream = NeighbourStream(base, neighbours, 0.25)
+    plain, hard = base.batch(3), stream.batch(3)
+    assert hard[:6] == plain[:6] and len(hard) == 8
+    for (anchor, draw, crop), (item, draw_n, crop_n) in zip(plain[:2], hard[6:]):
+        assert item == neighbours[anchor, draw % 8] and (draw_n, crop_n) == (draw, crop)
+    assert stream.batch(3) == hard                                              # a pure function of the step
 
 
 def test_caption_idf_over_the_training_clips(tiny_checkpoint):

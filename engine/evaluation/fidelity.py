@@ -5,6 +5,8 @@ weigh `left` above `right`, and `raise` above `walk`, `run` and `wave`.
 """
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
 from ..data.procedural.captions import gerund, third_person
@@ -67,12 +69,13 @@ def word_forms(word: str, vocab: Vocabulary) -> list[int]:
 def content_fidelity(vectors: np.ndarray, actions: list[str | None], vocab: Vocabulary,
                      groups: list[str | None] | None = None) -> dict:
     """Share of takes whose own action word outweighs every other action word present in the set; with
-    `groups` (e.g. Bandai's contents) the share per group too ("per_group").
+    `groups` (e.g. Bandai's contents) the share per group too ("per_group"); "confusions": how often which word
+    beat the right one ("turn -> walk": a walk-turn weighing "walk" the most), most frequent first.
 
     An action word's weight is the largest over its forms (word_forms: "sit", "sits", "sitting")."""
     words = sorted({ACTION_WORD[a] for a in actions if a in ACTION_WORD and word_forms(ACTION_WORD[a], vocab)})
     forms = [word_forms(w, vocab) for w in words]
-    hits, per_word, per_group = [], {w: [] for w in words}, {}
+    hits, per_word, per_group, confusions = [], {w: [] for w in words}, {}, collections.Counter()
     for i, (vec, action) in enumerate(zip(vectors, actions)):
         word = ACTION_WORD.get(action)
         if word not in per_word:
@@ -80,11 +83,13 @@ def content_fidelity(vectors: np.ndarray, actions: list[str | None], vocab: Voca
         weights = np.array([vec[f].max() for f in forms])
         winner = words[int(np.argmax(weights))] if weights.max() > 0 else None
         hits.append(winner == word)
+        if winner != word:
+            confusions[f"{word} -> {winner or 'nothing'}"] += 1
         per_word[word].append(winner == word)
         if groups is not None and groups[i] is not None:
             per_group.setdefault(groups[i], []).append(winner == word)
     out = {"content": _percent(hits), "n": len(hits),
-           "per_word": {w: _percent(h) for w, h in per_word.items()}}
+           "per_word": {w: _percent(h) for w, h in per_word.items()}, "confusions": dict(confusions.most_common())}
     if per_group:
         out["per_group"] = {g: _percent(h) for g, h in sorted(per_group.items())}
     return out

@@ -118,8 +118,8 @@ class LibrarySearch:
         return self._two_part
 
     def ship(self, progress=None) -> Path:
-        """Save the indexes (motions, their parts, captions) and the two-part threshold into the checkpoint's own library/ folder (what
-        `index build --ship` does)."""
+        """Save the indexes (motions, their parts, captions) and the two-part threshold into the checkpoint's own
+        library/ folder (what `index build --ship` does)."""
         self.caption_index(progress).save(self.shipped / "captions", self.fingerprint)
         self.motions.save(self.shipped / "motions", self.fingerprint)
         self.part_index(progress).save(self.shipped / "parts", self.fingerprint)

@@ -25,6 +25,7 @@ from ..checkpoint import MANIFEST, build_model, load_weights, read_manifest
 from .checkpoint import load_train_state, save_checkpoint
 from .run_state import truncate_metrics, window_data_config
 from .generation_run import phase_folder, run_generation_phases
+from .hard_negatives import hard_negative_stream
 from .loop import PhaseRun, train_phase
 from .phases import make_phase
 
@@ -106,6 +107,8 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
         batcher = Batcher(phase.batch_kind, dataset, train_clips, window_data_config(config), phase_cfg.batch_size,
                           config.train.seed, name, model.tokenize, info)
         total = phase_cfg.total_steps(batcher.num_items)
+        if getattr(phase_cfg, "hard_negatives", 0.0) > 0:
+            batcher.stream = hard_negative_stream(model, batcher, phase_cfg.hard_negatives, phase_dir, info.is_main)
         phase.training_clips(batcher.clips)
         run = PhaseRun(cfg=config, batcher=batcher, total_steps=total, out_dir=phase_dir,
                        metrics_path=metrics_path, device=device, dist=info, phases_done=list(done),
