@@ -43,7 +43,7 @@ from ..metrics.captioning import CiderD, tokenize_caption
 from ..run_records import read_json
 from ..vocab import Vocabulary
 from ..models.encode import encode_motions, encode_texts
-from .motion_parts import MotionParts
+from .motion_parts import RULE as PARTS_RULE, MotionParts
 from .two_part import RULE as TWO_PART_RULE, library_threshold
 
 _NEGATIVE = re.compile(r"(?:^|\s)-(\w+)")
@@ -91,13 +91,16 @@ class LibrarySearch:
         """The motions' parts (motion_parts.py), encoded on the first query with a `-word` and kept beside the
         index (the shipped default library carries them)."""
         if self._parts is None:
-            self._parts = MotionParts.load(self.root / "parts", self.fingerprint)
+            self._parts = MotionParts.load(self.root / "parts", self._parts_fingerprint())
         if self._parts is None:
             motions = [self.dataset.motion(c.id).joints for c in self.dataset.clips]
             self._parts = MotionParts.build(self.model, motions, self.top_k,
                                             progress=_stage(progress, "encoding motion parts"))
-            self._parts.save(self.root / "parts", self.fingerprint)
+            self._parts.save(self.root / "parts", self._parts_fingerprint())
         return self._parts
+
+    def _parts_fingerprint(self) -> str:
+        return f"{self.fingerprint}-{PARTS_RULE}"
 
     def two_part_threshold(self) -> float | None:
         """The cut dissimilarity above which a motion is captioned in two parts, learnt from this library's
@@ -122,7 +125,7 @@ class LibrarySearch:
         library/ folder (what `index build --ship` does)."""
         self.caption_index(progress).save(self.shipped / "captions", self.fingerprint)
         self.motions.save(self.shipped / "motions", self.fingerprint)
-        self.part_index(progress).save(self.shipped / "parts", self.fingerprint)
+        self.part_index(progress).save(self.shipped / "parts", self._parts_fingerprint())
         atomic_write_json(self.shipped / TWO_PART_FILE, {"fingerprint": self.fingerprint, "rule": TWO_PART_RULE,
                                                          "threshold": self.two_part_threshold()})
         return self.shipped

@@ -3,11 +3,13 @@
 A motion's lexical vector is the max over windows of max_frames frames, and the salience rule that `-word`
 excludes by (engine/index/salience.py) reads that whole vector. A right kick followed by a left one weighs
 "left" and "right" within a few percent of each other, as a right kick alone does, so `kick -left` kept it:
-both kicks fall inside every full-length window. Here each motion longer than PART_FRAMES (half of max_frames)
-is also encoded in windows of that length (half overlapping, as encode.windows cuts them), and a `-word`
-excludes the motions with a part where the word is salient *together with one of the query's own words*:
-the excluded word must describe the part the query asks for ("kick" of `kick -left`), not another action of
-the motion. Chosen on the synthetic validation split (bench/RESULTS.md, "Negative words in a motion's parts").
+both kicks fall inside every full-length window. Here each motion longer than part_frames (half of max_frames)
+is also encoded in its two halves (each as any motion is, max over its windows), and a `-word` excludes the
+motions with a half where the word is salient *together with one of the query's own words*: the excluded word
+must describe the part the query asks for ("kick" of `kick -left`), not another action of the motion. Halves
+fit the library's "X, then Y" clips; windows of part_frames caught a few more of them but wrongly excluded three
+times as many of Bandai's long real walks from `walk -left` (one of many short windows shows "left"), and cost
+twice as much to encode. Chosen on the validation splits (bench/RESULTS.md, "Negative words in a motion's parts").
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from ..index import Salience, SparseIndex
 from ..models.encode import encode_motions, windows
 
 PART_SHARE = 2   # a part is max_frames // PART_SHARE frames long
+RULE = "halves"  # a motion's parts: its two halves; "windows": windows of part_frames (bench/negative_parts.py)
 
 
 class MotionParts:
@@ -31,12 +34,13 @@ class MotionParts:
         self.owner = np.asarray([int(i) for i in index.ids], dtype=np.int64)
 
     @classmethod
-    def build(cls, model, motions: list[np.ndarray], top_k: int | None, progress=None) -> "MotionParts":
+    def build(cls, model, motions: list[np.ndarray], top_k: int | None, progress=None,
+              rule: str = RULE) -> "MotionParts":
         size = part_frames(model)
         parts, owner = [], []
         for doc, joints in enumerate(motions):
             if len(joints) > size:
-                for a, b in windows(len(joints), size):
+                for a, b in cuts(len(joints), size, rule):
                     parts.append(joints[a:b])
                     owner.append(str(doc))
         vectors = encode_motions(model, parts, progress=progress) if parts else \
@@ -66,3 +70,11 @@ class MotionParts:
 
 def part_frames(model) -> int:
     return max(1, model.cfg.max_frames // PART_SHARE)
+
+
+def cuts(frames: int, size: int, rule: str = RULE) -> list[tuple[int, int]]:
+    """[start, end) of a motion's parts: its two halves ("halves") or half-overlapping windows of `size`
+    ("windows")."""
+    if rule == "halves":
+        return [(0, frames // 2), (frames // 2, frames)]
+    return windows(frames, size)
