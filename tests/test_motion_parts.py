@@ -56,3 +56,17 @@ def test_parts_are_encoded_on_the_first_negative_query_then_read_back(engine, tm
     stages.clear()
     again.search_keywords("walk -left", progress=progress)
     assert stages == [] and len(again.part_index().owner) == len(search.part_index().owner)
+
+
+def test_a_folder_that_cannot_be_written_keeps_the_parts_in_memory(engine, tmp_path, monkeypatch):
+    """A read-only checkpoint folder (the shipped library's) must not turn a `-word` query into an error."""
+    monkeypatch.setenv("MOTIONLEX_CACHE", str(tmp_path))
+    service, dataset = engine.service(), engine.dataset(DATA)
+
+    def read_only(self, directory, fingerprint):
+        raise PermissionError(13, "Permission denied", str(directory))
+    monkeypatch.setattr(MotionParts, "save", read_only)
+    search = LibrarySearch(service.model, service.vocab, dataset, service.dir, service.weights_id, 13)
+    result = search.search_keywords("walk -left")
+    assert "hits" in result and search._parts is not None
+    assert not (search.root / "parts").exists()

@@ -96,7 +96,10 @@ class LibrarySearch:
             motions = [self.dataset.motion(c.id).joints for c in self.dataset.clips]
             self._parts = MotionParts.build(self.model, motions, self.top_k,
                                             progress=_stage(progress, "encoding motion parts"))
-            self._parts.save(self.root / "parts", self._parts_fingerprint())
+            try:
+                self._parts.save(self.root / "parts", self._parts_fingerprint())
+            except OSError:   # a read-only checkpoint folder: kept in memory, encoded again at the next start
+                pass
         return self._parts
 
     def _parts_fingerprint(self) -> str:
