@@ -15,12 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from results import BANDAI, publish  # noqa: E402
-
 
 
 def measure(service, dataset, split: str) -> dict:

@@ -63,10 +63,22 @@ def test_a_folder_that_cannot_be_written_keeps_the_parts_in_memory(engine, tmp_p
     monkeypatch.setenv("MOTIONLEX_CACHE", str(tmp_path))
     service, dataset = engine.service(), engine.dataset(DATA)
 
+    tried = []
+
     def read_only(self, directory, fingerprint):
+        tried.append(directory)
         raise PermissionError(13, "Permission denied", str(directory))
     monkeypatch.setattr(MotionParts, "save", read_only)
     search = LibrarySearch(service.model, service.vocab, dataset, service.dir, service.weights_id, 13)
-    result = search.search_keywords("walk -left")
-    assert "hits" in result and search._parts is not None
-    assert not (search.root / "parts").exists()
+    result = search.search_keywords("walk -left")            # no PermissionError reaches the user
+    assert tried == [search.root / "parts"] and "hits" in result and search._parts is not None
+    search.search_keywords("walk -right")                     # the parts kept in memory: no second attempt
+    assert len(tried) == 1
+
+
+def test_the_index_excludes_the_documents_it_is_given():
+    index = SparseIndex.build(sp.csr_matrix(np.array([[1.0, 0, 0], [0.9, 0, 0], [0.8, 0, 0]], dtype=np.float32)),
+                              ["a", "b", "c"])
+    assert [h.id for h in index.search({0: 1.0}, k=3, excluded_documents=[0, 2])] == ["b"]
+    with pytest.raises(ValueError, match="negative_weight"):
+        index.search({0: 1.0}, negatives=[1], negative_weight=0.5, excluded_documents=[0])

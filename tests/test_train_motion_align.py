@@ -48,22 +48,31 @@ def test_align_logs_the_caption_word_ranking_term(aligned):
     assert all(r["words"] > 0 and "text_anchor" not in r for r in records)
 
 
-def test_hard_negatives_are_mined_once_and_drawn_beside_their_anchors(aligned):
+def test_hard_negatives_are_mined_once_and_drawn_beside_their_anchors(aligned, monkeypatch):
     import numpy as np
+    from engine.train import hard_negatives
     from engine.train.batching import ItemStream
     from engine.train.hard_negatives import FILE, NeighbourStream
     out, _ = aligned
     neighbours = np.load(out / "align" / FILE)
     assert neighbours.ndim == 2 and neighbours.shape[1] == 8
     assert not (neighbours == np.arange(len(neighbours))[:, None]).any()      # a clip is not its own neighbour
-    # a batch of 8 with a share of 0.25: 6 drawn as before, then 2 neighbours of the first two
+    # a batch of 8 with a share of 0.25: 6 anchors in the plain order of batches of 6, the first two each followed
+    # by a neighbour that takes its draws and is not already in the batch
     base = ItemStream(len(neighbours), seed=0, phase="align", batch_size=8)
     stream = NeighbourStream(base, neighbours, 0.25)
-    plain, hard = base.batch(3), stream.batch(3)
-    assert hard[:6] == plain[:6] and len(hard) == 8
-    for (anchor, draw, crop), (item, draw_n, crop_n) in zip(plain[:2], hard[6:]):
-        assert item == neighbours[anchor, draw % 8] and (draw_n, crop_n) == (draw, crop)
-    assert stream.batch(3) == hard                                              # a pure function of the step
+    anchors = ItemStream(len(neighbours), seed=0, phase="align", batch_size=6).batch(3)
+    batch = stream.batch(3)
+    assert len(batch) == 8 and [batch[0], batch[2]] + batch[4:] == anchors
+    for (anchor, draw, crop), (item, draw_n, crop_n) in ((batch[0], batch[1]), (batch[2], batch[3])):
+        assert item in neighbours[anchor] and (draw_n, crop_n) == (draw, crop)
+    assert len({item for item, _, _ in batch}) == 8 and stream.batch(3) == batch   # no duplicate; a pure function
+
+    class Batcher:   # what hard_negative_stream reads of a batcher
+        stream, num_items = base, len(neighbours)
+    monkeypatch.setattr(hard_negatives, "mine_neighbours", lambda *a, **k: pytest.fail("mined again"))
+    resumed = hard_negatives.hard_negative_stream(None, Batcher(), 0.25, out / "align", resumed=True)
+    assert np.array_equal(resumed.neighbours, neighbours)                       # a resumed phase reads its file
 
 
 def test_caption_idf_over_the_training_clips(tiny_checkpoint):

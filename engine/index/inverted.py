@@ -230,6 +230,8 @@ class SparseIndex:
         one of their parts: engine/inference/motion_parts.py).
         exhaustive: score every posting of the query's terms (the reference the early stop must match).
         """
+        if len(excluded_documents) and negative_weight is not None:
+            raise ValueError("excluded_documents excludes; it does not combine with negative_weight's penalty")
         terms, weights = query_terms(query, self.vocab_size, query_top_k)
         negatives = np.fromiter((int(t) for t in negatives), dtype=np.int64)
         if k <= 0 or terms.size == 0:

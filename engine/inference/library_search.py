@@ -43,7 +43,7 @@ from ..metrics.captioning import CiderD, tokenize_caption
 from ..run_records import read_json
 from ..vocab import Vocabulary
 from ..models.encode import encode_motions, encode_texts
-from .motion_parts import RULE as PARTS_RULE, MotionParts
+from .motion_parts import KEY as PARTS_KEY, MotionParts
 from .two_part import RULE as TWO_PART_RULE, library_threshold
 
 _NEGATIVE = re.compile(r"(?:^|\s)-(\w+)")
@@ -89,7 +89,8 @@ class LibrarySearch:
 
     def part_index(self, progress=None) -> MotionParts:
         """The motions' parts (motion_parts.py), encoded on the first query with a `-word` and kept beside the
-        index (the shipped default library carries them)."""
+        index (the shipped default library carries them). The service's lock is held meanwhile: other requests
+        wait for that one encoding (14 s for 2,000 clips on 2 threads: bench/RESULTS.md, bench_serving)."""
         if self._parts is None:
             self._parts = MotionParts.load(self.root / "parts", self._parts_fingerprint())
         if self._parts is None:
@@ -103,7 +104,7 @@ class LibrarySearch:
         return self._parts
 
     def _parts_fingerprint(self) -> str:
-        return f"{self.fingerprint}-{PARTS_RULE}"
+        return f"{self.fingerprint}-{PARTS_KEY}"
 
     def two_part_threshold(self) -> float | None:
         """The cut dissimilarity above which a motion is captioned in two parts, learnt from this library's

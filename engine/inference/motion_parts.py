@@ -22,8 +22,10 @@ from ..errors import InputError
 from ..index import Salience, SparseIndex
 from ..models.encode import encode_motions, windows
 
-PART_SHARE = 2   # a part is max_frames // PART_SHARE frames long
-RULE = "halves"  # a motion's parts: its two halves; "windows": windows of part_frames (bench/negative_parts.py)
+PART_DIVISOR = 2  # motions longer than max_frames // PART_DIVISOR have parts (the windows rule's length too)
+RULES = ("halves", "windows")   # its two halves; half-overlapping windows of part_frames (bench/negative_parts.py)
+RULE = "halves"
+KEY = f"{RULE}-{PART_DIVISOR}"  # what the saved parts were built by (with the library's fingerprint)
 
 
 class MotionParts:
@@ -69,12 +71,14 @@ class MotionParts:
 
 
 def part_frames(model) -> int:
-    return max(1, model.cfg.max_frames // PART_SHARE)
+    return max(1, model.cfg.max_frames // PART_DIVISOR)
 
 
 def cuts(frames: int, size: int, rule: str = RULE) -> list[tuple[int, int]]:
     """[start, end) of a motion's parts: its two halves ("halves") or half-overlapping windows of `size`
     ("windows")."""
+    if rule not in RULES:
+        raise ValueError(f"unknown parts rule {rule!r} (one of {', '.join(RULES)})")
     if rule == "halves":
         return [(0, frames // 2), (frames // 2, frames)]
     return windows(frames, size)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from ..atomic import atomic_save_npy
@@ -23,29 +24,41 @@ FILE = "neighbours.npy"
 
 
 class NeighbourStream:
-    """ItemStream's batches with their last `share` replaced by neighbours of the first ones."""
+    """Batches of ItemStream's order with `share` of each batch drawn as neighbours of the others, each right after
+    its anchor (a DDP rank's contiguous shard keeps the pairs together). The order advances by the anchors only,
+    so every clip is still drawn once an epoch; a neighbour already in the batch gives way to the next one."""
 
     def __init__(self, base: ItemStream, neighbours: np.ndarray, share: float):
-        self.base, self.neighbours = base, neighbours
-        self.n_hard = min(base.batch_size - 1, int(round(share * base.batch_size)))
+        self.neighbours, self.batch_size = neighbours, base.batch_size
+        self.n_hard = min(base.batch_size // 2, int(round(share * base.batch_size)))
+        self.anchors = ItemStream(base.n, base.seed, base.phase, base.batch_size - self.n_hard)
 
     def batch(self, step: int) -> list[tuple[int, int, float]]:
-        items = self.base.batch(step)
-        anchors = items[: len(items) - self.n_hard]
-        hard = []
-        for j in range(self.n_hard):
-            item, draw, crop = anchors[j % len(anchors)]
-            # the neighbour takes its anchor's draws (caption, mirroring, crop): one more clip, not more randomness
-            hard.append((int(self.neighbours[item, draw % self.neighbours.shape[1]]), draw, crop))
-        return anchors + hard
+        anchors = self.anchors.batch(step)
+        taken = {item for item, _, _ in anchors}
+        out = []
+        for j, (item, draw, crop) in enumerate(anchors):
+            out.append((item, draw, crop))
+            if j < self.n_hard:
+                # the neighbour takes its anchor's draws (caption, mirroring, crop): one more clip, not more chance
+                row = self.neighbours[item]
+                first = draw % len(row)
+                free = [int(row[(first + i) % len(row)]) for i in range(len(row))
+                        if int(row[(first + i) % len(row)]) not in taken]
+                if free:
+                    taken.add(free[0])
+                    out.append((free[0], draw, crop))
+        return out
 
 
 @torch.no_grad()
 def mine_neighbours(model, batcher, k: int = NEIGHBOURS) -> np.ndarray:
     """(n, k) the indices of each training clip's k nearest other clips by the model's lexical vectors."""
     crops = [batcher.windows.window(i, None) for i in range(len(batcher.clips))]
-    vectors = encode_motions(model, crops)                  # L2-normalised (cosine scores)
-    scores = (vectors @ vectors.T).toarray()
+    vectors = encode_motions(model, crops, scored=False)
+    norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()).clip(1e-12)
+    vectors = sp.diags(1.0 / norms) @ vectors               # cosine, whatever the model scores by
+    scores = (vectors @ vectors.T).toarray()                # n x n: fine for the thousands of clips we train on
     np.fill_diagonal(scores, -np.inf)
     k = min(k, len(crops) - 1)
     nearest = np.argpartition(-scores, k, axis=1)[:, :k] if k > 0 else np.zeros((len(crops), 0), dtype=int)
@@ -53,11 +66,12 @@ def mine_neighbours(model, batcher, k: int = NEIGHBOURS) -> np.ndarray:
     return np.take_along_axis(nearest, order, axis=1).astype(np.int64)
 
 
-def hard_negative_stream(model, batcher, share: float, phase_dir: Path, save: bool = True) -> NeighbourStream:
-    """The batcher's stream with hard negatives, the neighbours read from the phase's folder when saved (each DDP
-    rank mines the same neighbours from the same weights; the main one saves them)."""
+def hard_negative_stream(model, batcher, share: float, phase_dir: Path, resumed: bool,
+                         save: bool = True) -> NeighbourStream:
+    """The batcher's stream with hard negatives. A resumed phase reads the neighbours its start saved; a new one
+    mines them (each DDP rank the same, from the same weights; the main one saves them)."""
     path = Path(phase_dir) / FILE
-    neighbours = np.load(path) if path.is_file() else None
+    neighbours = np.load(path) if resumed and path.is_file() else None
     if neighbours is None or neighbours.shape[0] != batcher.num_items:
         was_training = model.training
         neighbours = mine_neighbours(model.eval(), batcher)

@@ -84,7 +84,8 @@ class WordFamilies:
                     cols.append(families.setdefault(f, len(families)))
         device = ids.device
         has_word = torch.zeros(ids.shape[0], len(families), dtype=torch.bool, device=device)
-        has_word[torch.tensor(rows, dtype=torch.long), torch.tensor(cols, dtype=torch.long)] = True
+        index = torch.tensor([rows, cols], dtype=torch.long, device=device).reshape(2, -1)
+        has_word[index[0], index[1]] = True
         columns = [p for f in families for p in f]
         forms = torch.zeros(len(columns), len(families), device=device)
         start = 0
