@@ -106,7 +106,6 @@ class LexCMLPConfig(PhaseConfig):
     w_text_anchor: float = 0.0   # ours: 1 - cos(p_t, sg(p_t as the phase began)); keeps captions' words; 0 = off
     w_words: float = 0.0         # ours: caption words rank motions as keyword queries do (losses.caption_word_ranking)
     words_idf: bool = False      # ours: ... and a motion weighs its caption's rarer words more (their IDF)
-    words_forms: bool = False    # ours: ... each word with its other whole forms, as keyword search reads it
     hard_negatives: float = 0.0  # ours: share of a batch drawn as its clips' neighbours (train/hard_negatives.py)
     distill_literal: float = 0.0   # ours: share of w_distill's target kept only on the caption's own words
     anchor_literal: float = 0.0    # ours: the same share for the text anchor's target (the caption's words)

@@ -211,21 +211,6 @@ def test_caption_word_ranking_hand_value_and_words_every_caption_holds():
     assert per_motion_only.item() == pytest.approx(0.0, abs=1e-6)   # both words are positives: log 1 = 0
 
 
-def test_caption_word_ranking_scores_a_word_family_as_its_keyword_query():
-    # word 0 is a family of columns 0 and 1 (its two forms at 1/2 each), word 1 is column 2 alone
-    p = torch.tensor([[3.0, 0.0, 4.0], [0.0, 3.0, 4.0]])
-    forms = torch.tensor([[0.5, 0.0], [0.5, 0.0], [0.0, 1.0]])
-    has = torch.tensor([[True, False], [True, False]])
-    cols = torch.tensor([0, 1, 2])
-    value = L.caption_word_ranking(p, cols, has, 1.0, forms=forms)
-    # each motion scores the family 0.5 * 0.6 = 0.3 against 0.8 for word 1; word 0 is in every caption
-    one = -math.log(math.exp(0.3) / (math.exp(0.3) + math.exp(0.8)))
-    assert value.item() == pytest.approx(one / 2)
-    # either form counts: with the family read as its first column alone, the second motion scores it 0
-    alone = L.caption_word_ranking(p, torch.tensor([0, 2]), has, 1.0)
-    assert alone.item() != pytest.approx(value.item())
-
-
 def test_caption_word_ranking_with_idf_prefers_a_caption_s_rarer_word():
     # one caption holds both words; word 1 is the rarer (idf 3 against 1): its motion should weigh it more
     has = torch.tensor([[True, True], [False, False]])

@@ -1,7 +1,6 @@
 """`train --init CHECKPOINT --phases align`: the motion side keeps learning, the text side (all a generator's
 condition reads) stays bit for bit, and the caption-word ranking term is trained and logged."""
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -13,7 +12,6 @@ from engine.train.run import train
 from tests.test_train_helpers import DATA, small_config
 
 torch.set_num_threads(1)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +19,7 @@ def aligned(tiny_checkpoint, tmp_path_factory):
     out = tmp_path_factory.mktemp("align") / "run"
     cfg = small_config(3, 8, [f"train.init={tiny_checkpoint}", "train.align.steps=3", "train.align.batch_size=8",
                               "train.align.lr_motion=1e-3", "train.align.w_words=1",
-                              "train.align.words_idf=true", "train.align.words_forms=true",
+                              "train.align.words_idf=true",
                               "train.align.hard_negatives=0.25"])
     summary = train(cfg, [DATA], "align", out)
     return out, summary
@@ -83,29 +81,6 @@ def test_caption_idf_over_the_training_clips(tiny_checkpoint):
     position = {w: int(model.lexicon.positions_of(torch.tensor([vocab[w]]))[0]) for w in ("person", "waves")}
     assert idf[position["person"]].item() == pytest.approx(0.0)            # in every clip
     assert idf[position["waves"]].item() == pytest.approx(torch.log(torch.tensor(3.0)).item())   # one clip of 3
-
-
-def test_word_families_read_captions_as_keyword_search_does():
-    """On the shipped model's lexicon (the tiny test checkpoint's 60 clips hold no "jogging")."""
-    from engine.train.phases.word_families import WordFamilies, caption_word_strings
-    model, _, _ = load_checkpoint(ROOT / "checkpoints" / "default")
-    tok = model.tokenizer
-    captions = ["a person jogs in a circle", "someone runs at a jog", "a man is running", "the person walks"]
-    enc = tok(captions, padding=True, return_tensors="pt")
-    ids, mask = enc["input_ids"], enc["attention_mask"].bool()
-    assert caption_word_strings(tok, ids, mask)[0] == ["a", "person", "jogs", "in", "a", "circle"]   # jo ##gs joined
-    families = WordFamilies(model)
-    families.fit_idf([[c] for c in captions])
-    columns, forms, has_word, idf = families.batch(ids, mask, idf=True)
-    words = tok.convert_ids_to_tokens(model.lexicon.term_ids[columns].tolist())
-    family_of = {tuple(sorted(w for w, x in zip(words, forms[:, j]) if x > 0)): j for j in range(forms.shape[1])}
-    run = family_of[("run", "running", "runs")]            # "runs" and "running": one word, its forms at 1/3
-    assert has_word[:, run].tolist() == [False, True, True, False]
-    assert forms[:, run].sum().item() == pytest.approx(1.0)
-    jog = family_of[("jogging",)]                         # "jogs" and "jog" (cut into pieces) read as "jogging"
-    assert has_word[:, jog].tolist() == [True, True, False, False]
-    assert idf[jog].item() == pytest.approx(torch.log(torch.tensor(2.0)).item())   # 2 clips of 4
-    assert not any(w in ("a", "the", "is", "at", "in") for w in words)             # stop words have no family
 
 
 def test_init_must_name_a_checkpoint(tmp_path):

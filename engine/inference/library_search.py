@@ -92,7 +92,8 @@ class LibrarySearch:
         index (the shipped default library carries them). The service's lock is held meanwhile: other requests
         wait for that one encoding (14 s for 2,000 clips on 2 threads: bench/RESULTS.md, bench_serving)."""
         if self._parts is None:
-            self._parts = MotionParts.load(self.root / "parts", self._parts_fingerprint())
+            index = _load_or_none(self.root / "parts", self._parts_fingerprint())
+            self._parts = None if index is None else MotionParts(index)
         if self._parts is None:
             motions = [self.dataset.motion(c.id).joints for c in self.dataset.clips]
             self._parts = MotionParts.build(self.model, motions, self.top_k,
@@ -155,8 +156,8 @@ class LibrarySearch:
         if vector.nnz == 0:
             raise MotionLexError(f"the query {query!r} activates no vocabulary term in this model")
         sides = self._named_sides({self.vocab.whole_word_id(w) for w in typed} - {None})
-        positives = [t for w in typed if w not in excluded and self.vocab.is_displayable(w)
-                     for t in self._terms_of_word(w)]
+        positives = [t for w in typed if negatives and w not in excluded and self.vocab.is_displayable(w)
+                     for t in self._terms_of_word(w)]   # what a part must show beside a `-word` (none: not needed)
         hits = self.motions.search(vector, k=max(k, CONTRAST_POOL) if sides else k, query_top_k=query_top_k,
                                    negatives=negatives, explain=explain * EXPLAIN_POOL, salience=self.salience,
                                    excluded_documents=self._shown_in_parts(negatives, positives, progress))

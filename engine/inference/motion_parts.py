@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import InputError
 from ..index import Salience, SparseIndex
 from ..models.encode import encode_motions, windows
 
@@ -51,14 +50,6 @@ class MotionParts:
 
     def save(self, directory: str | Path, fingerprint: str) -> None:
         self.index.save(directory, fingerprint)
-
-    @classmethod
-    def load(cls, directory: str | Path, fingerprint: str) -> "MotionParts | None":
-        try:
-            index = SparseIndex.load(directory, fingerprint)
-        except InputError:   # absent, stale or a killed write: rebuilt
-            return None
-        return None if index is None else cls(index)
 
     def excluded(self, negatives, positives, salience: Salience) -> np.ndarray:
         """Library documents with a part where a negative term and one of the positive terms are both salient."""

@@ -130,8 +130,7 @@ def mirror_consistency(p: torch.Tensor, p_mirrored: torch.Tensor, pairs: torch.T
 
 
 def caption_word_ranking(p: torch.Tensor, columns: torch.Tensor, has_word: torch.Tensor,
-                         temperature: float = 0.05, idf: torch.Tensor | None = None,
-                         forms: torch.Tensor | None = None) -> torch.Tensor:
+                         temperature: float = 0.05, idf: torch.Tensor | None = None) -> torch.Tensor:
     """Ours, not the paper's: a motion's weight on a word ranks it as the word's keyword query does.
 
     p: (B, V) motion lexical vectors; columns: (W,) the positions of the batch's caption words; has_word: (B, W)
@@ -144,11 +143,8 @@ def caption_word_ranking(p: torch.Tensor, columns: torch.Tensor, has_word: torch
       batch's other caption words, "wave" among them. With `idf` (W,) the caption's words are not all alike:
       the target is a distribution over them in proportion to their inverse document frequency, -sum_w q_iw
       log softmax_w(s_iw), so a take that "walks and turns left" weighs the rarer "turn" above "walks".
-    With `forms` (P, W) a word is a family of P columns (its whole forms, phases/word_families.py) and its score
-    is p^[:, columns] @ forms, the keyword query's score with the forms sharing the word's weight.
     Vector-level InfoNCE only asks the whole vector to be nearest its caption's; this asks it of each word."""
-    s = F.normalize(p, dim=-1)[:, columns]
-    s = (s if forms is None else s @ forms.to(s.dtype)) / temperature
+    s = F.normalize(p, dim=-1)[:, columns] / temperature
     pos = has_word.to(s.dtype)
     def multi_positive(scores, positive, valid):
         log_all = torch.logsumexp(scores, dim=-1)

@@ -18,7 +18,6 @@ from .base import Phase, mask_text, motion_of, names_under, text_of
 from .lexcmlp_ours import caption_idf, our_terms
 from .options import alignment_options, inverse_ler_term
 from .text_anchor import TextAnchor
-from .word_families import WordFamilies
 
 
 class LexCMLP(Phase):
@@ -27,7 +26,6 @@ class LexCMLP(Phase):
     anchor: TextAnchor | None = None
     captions: list | None = None
     _idf = None
-    _families = None
 
     def trainable(self, model) -> set[str]:
         names = {n for n, _ in model.named_parameters()}
@@ -37,22 +35,13 @@ class LexCMLP(Phase):
 
     def training_clips(self, clips) -> None:
         self.captions = [list(c.captions) for c in clips] if self.pcfg.words_idf else None
-        self._idf = self._families = None
+        self._idf = None
 
     def word_idf(self, model):
         """The caption-word IDF of the training clips over the lexicon (lexcmlp_ours.caption_idf), computed once."""
         if self._idf is None:
             self._idf = caption_idf(model, self.captions or [])
         return self._idf.to(next(model.parameters()).device)
-
-    def word_families(self, model):
-        """The caption words' families and, with words_idf, their IDF over the training clips (word_families.py),
-        built once."""
-        if self._families is None:
-            self._families = WordFamilies(model)
-            if self.pcfg.words_idf:
-                self._families.fit_idf(self.captions or [])
-        return self._families
 
     def starting_weights(self, model) -> None:
         self.anchor = TextAnchor(model) if self.pcfg.w_text_anchor > 0 else None

@@ -4,8 +4,7 @@
   `distill_literal` keeps that share of the target only on the caption's own words.
 - w_mirror: a mirrored motion weighs left- and right-words the other way round (mirror_consistency).
 - w_words: each caption word ranks the batch's motions as its keyword query would, and each motion weighs its
-  caption's words above the batch's other words (caption_word_ranking; whole words only, no stop words);
-  `words_forms`: each word as keyword search reads it, with its other whole forms (word_families.py).
+  caption's words above the batch's other words (caption_word_ranking; whole words only, no stop words).
 - w_text_anchor: 1 - cos(p_t, sg(p_t^0)) against a frozen copy of the text side as the phase began
   (phases/text_anchor.py), so captions keep the words LexMLM gave them; `anchor_literal` as above.
 bench/RESULTS.md measures each.
@@ -37,12 +36,9 @@ def our_terms(phase, model, batch, ids, mask, p_m, p_t, step):
         mirror = mirror_consistency(p_m, p_mirrored, side_pairs(model))
         loss, terms["mirror"] = loss + c.w_mirror * mirror, mirror.detach()
     if c.w_words > 0:
-        if c.words_forms:
-            columns, forms, has_word, idf = phase.word_families(model).batch(ids, mask, c.words_idf)
-        else:
-            (columns, has_word), forms = caption_words(model, ids, mask), None
-            idf = phase.word_idf(model)[columns] if c.words_idf else None
-        words = caption_word_ranking(p_m, columns, has_word, phase.cfg.lex_temperature, idf, forms)
+        columns, has_word = caption_words(model, ids, mask)
+        idf = phase.word_idf(model)[columns] if c.words_idf else None
+        words = caption_word_ranking(p_m, columns, has_word, phase.cfg.lex_temperature, idf)
         loss, terms["words"] = loss + c.w_words * words, words.detach()
     if c.w_text_anchor > 0:
         if phase.anchor is None:
