@@ -23,11 +23,17 @@ class Gait:
     elbow: float     # elbow flexion (rad)
     lean: float      # trunk lean forward (rad)
     flight: float    # vertical hop between steps (m); 0 for walking
+    # How far the speed and amplitude words move the cadence and the stride (hip swing, knee lift). A walk spans
+    # a stroll to a brisk walk; a jog and a run keep to their own bands, so that a slow, short-stepped run is
+    # still a run and a fast jog with big steps still a jog (with the full range the two overlapped, and the
+    # words "jog" and "run" had no motion of their own to name).
+    speed_band: tuple[float, float] = (0.6, 1.3)
+    stride_band: tuple[float, float] = (0.0, float("inf"))
 
 
 WALK = Gait(0.9, 0.36, 0.15, 1.0, 0.3, 0.25, 0.03, 0.0)
-JOG = Gait(1.25, 0.45, 0.12, 1.3, 0.45, 1.2, 0.1, 0.03)
-RUN = Gait(1.45, 0.6, 0.2, 1.7, 0.6, 1.45, 0.16, 0.06)
+JOG = Gait(1.2, 0.45, 0.12, 1.3, 0.45, 1.2, 0.1, 0.03, speed_band=(0.85, 1.2), stride_band=(0.85, 1.2))
+RUN = Gait(1.5, 0.6, 0.2, 1.7, 0.6, 1.45, 0.16, 0.06, speed_band=(0.85, 1.2), stride_band=(0.85, 1.2))
 STEP_IN_PLACE = Gait(0.9, 0.04, 0.25, 0.7, 0.08, 0.25, 0.0, 0.0)
 
 
@@ -36,15 +42,16 @@ def gait_track(g: Gait, p: Params, backward: bool = False) -> Track:
     t = times(frames_for(p.duration))
     a = neutral_pose(len(t), p)
     env = window(t, 0.0, t[-1] + 1e-3, min(0.6, t[-1] / 3))
-    cadence = p.jitter(g.cadence) * np.clip(p.speed, 0.6, 1.3)  # beyond that, people lengthen the stride
+    cadence = p.jitter(g.cadence) * np.clip(p.speed, *g.speed_band)  # beyond that, people lengthen the stride
+    stride = float(np.clip(p.amplitude, *g.stride_band))
     phase = 2 * np.pi * cadence * t + p.rng.uniform(0, 2 * np.pi)
     if backward:  # a time-reversed walk is a plausible backward walk
         phase = -phase
-    amp = env * max(p.amplitude, 0.75)  # smaller steps than that stop looking like a walk
+    amp = env * max(stride, 0.75)  # smaller steps than that stop looking like a walk
     for side, ph in ((1, phase), (-1, phase + np.pi)):
         # near-triangular hip swing: the stance foot slides back at a steady speed, so the body does too
         flex = amp * (g.hip_bias + g.hip * np.arcsin(0.95 * np.sin(ph)) / np.arcsin(0.95))
-        knee = np.sqrt(env) * (0.05 + g.knee * _swing(ph)) * min(p.amplitude, 1.2)  # lift feet from the first step
+        knee = np.sqrt(env) * (0.05 + g.knee * _swing(ph)) * min(stride, 1.2)  # lift feet from the first step
         add(a, "hip", side, x=-flex)
         add(a, "knee", side, x=knee)
         add(a, "ankle", side, x=flex - knee)  # keep the sole parallel to the floor

@@ -69,7 +69,7 @@ _SIDE_STEP = ("side-step to the {side}", "step sideways to the {side}", "shuffle
 
 VERBS: dict[str, tuple[str, ...]] = {
     "walk": ("walk{dir}", "stroll{dir}", "walk{dir}", "take a walk{dir}"),
-    "jog": ("jog{dir}", "jog{dir}", "run at a jog{dir}", "go for a jog{dir}"),
+    "jog": ("jog{dir}", "jog{dir}", "go jogging{dir}", "go for a jog{dir}"),
     "run": ("run{dir}", "run{dir}", "sprint{dir}", "race{dir}"),
     "walk_backwards": ("walk backwards", "walk backward", "step backwards", "back up", "move backwards"),
     "side_step_left": _SIDE_STEP, "side_step_right": _SIDE_STEP,
