@@ -167,8 +167,8 @@ def model_card(checkpoint: Path, results: dict) -> str:
         "# MotionLex default model", "",
         f"Made by `make checkpoint` on {manifest.get('created')}; phases {', '.join(manifest.get('phases_done') or [])} "
         f"(steps {steps}), the `tiny` preset, exported as {manifest.get('dtype', 'float32')} weights"
-        + (f"; align and caption continued a finished run's weights (`--init {Path(cfg['train']['init']).name}`)"
-           if cfg["train"].get("init") else "") + ".", "",
+        + (f"; align and caption continued a finished run's weights (`--init {Path(cfg['train']['init']).name}`, "
+           "as `make realign` does)" if cfg["train"].get("init") else "") + ".", "",
         "## Data and licence",
         f"- Trained on: {', '.join(map(spec_shown, specs))} (training splits; data fingerprint {data}).",
         *[f"- {line}" for line in licences],
