@@ -7,11 +7,12 @@ At the phase's start every training clip is encoded with the model as it stands 
 as neighbours of the batch's other clips (`train.<phase>.hard_negatives`). The neighbours are saved in the
 phase's folder, so a resumed run draws the batches an uninterrupted one would (engine/train/batching.py).
 
-Plain neighbours by motion are mostly clips with the same caption in other words (a Bandai walk beside the
+Plain neighbours by motion are often clips with the same caption in other words (a Bandai walk beside the
 other walks of its content), which InfoNCE then pushes apart as if they were wrong: false negatives. With
 `train.<phase>.hard_negatives_text` = w the neighbours are ranked by the motions' cosine minus w times their
 captions' cosine (each clip's captions' mean lexical vector from the model's text side), so they are motions the
-model finds alike whose captions say something else: a walk for a walk that turns, a jog for a run.
+model finds alike whose captions say something else: a walk for a walk that turns, a jog for a run. Measured no
+better than plain neighbours (bench/RESULTS.md, "Motion alignment"); off in every preset.
 """
 from __future__ import annotations
 
