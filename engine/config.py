@@ -106,9 +106,7 @@ class LexCMLPConfig(PhaseConfig):
     w_text_anchor: float = 0.0   # ours: 1 - cos(p_t, sg(p_t as the phase began)); keeps captions' words; 0 = off
     w_words: float = 0.0         # ours: caption words rank motions as keyword queries do (losses.caption_word_ranking)
     words_idf: bool = False      # ours: ... and a motion weighs its caption's rarer words more (their IDF)
-    words_graded: bool = False   # ours: ... and a word ranks the motions by its share of their captions (with IDF)
     hard_negatives: float = 0.0  # ours: share of a batch drawn as its clips' neighbours (train/hard_negatives.py)
-    hard_negatives_text: float = 0.0  # ours: ... ranked by motion cosine less this times their captions' cosine
     distill_literal: float = 0.0   # ours: share of w_distill's target kept only on the caption's own words
     anchor_literal: float = 0.0    # ours: the same share for the text anchor's target (the caption's words)
 
@@ -266,10 +264,8 @@ def tiny_config() -> Config:
     the pull toward the caption's vector, the mirror term and the text anchor, whose targets keep the
     caption's own words at full weight and its expansions at a quarter (distill_literal, anchor_literal).
     The optional motion alignment phase (`align`, run by `make checkpoint` on the finished run) adds the
-    caption-word ranking term with the text side frozen, and draws 2 of each batch's 32 clips as nearest
-    neighbours of 2 others (hard negatives: a walk that turns beside a walk). Half of the training items are seen
-    mirrored with their captions' sides swapped (data.mirror), and the lexical vectors weigh words only
-    (model.scored_terms).
+    caption-word ranking term with the text side frozen. Half of the training items are seen mirrored with their
+    captions' sides swapped (data.mirror), and the lexical vectors weigh words only (model.scored_terms).
     bench/RESULTS.md measures each choice.
     """
     train = TrainConfig(
@@ -279,7 +275,7 @@ def tiny_config() -> Config:
         lexcmlp=LexCMLPConfig(steps=1000, batch_size=32, lr_motion=1e-4, lr_heads=1e-4, w_distill=1.0, w_mirror=1.0,
                               w_text_anchor=1.0, distill_literal=0.75, anchor_literal=0.75),
         align=AlignConfig(steps=800, batch_size=32, lr_motion=1e-4, lr_heads=1e-4, w_distill=1.0, w_mirror=1.0,
-                          distill_literal=0.75, w_words=1.0, words_idf=True, hard_negatives=0.0625),
+                          distill_literal=0.75, w_words=1.0, words_idf=True),
         caption=CaptionConfig(steps=2400, batch_size=32),
         dense=DenseConfig(steps=400, batch_size=32),
         evaluator=EvaluatorConfig(steps=400, batch_size=32, max_prompts=96), generator=GeneratorTrainConfig.tiny(),

@@ -87,30 +87,3 @@ def test_init_must_name_a_checkpoint(tmp_path):
     cfg = small_config(1, 8, [f"train.init={tmp_path / 'nothing'}"])
     with pytest.raises(SpecError, match="nothing"):
         train(cfg, [DATA], "align", tmp_path / "out")
-
-
-def test_caption_aware_neighbours_are_alike_in_motion_and_apart_in_captions(aligned):
-    """hard_negatives_text ranks neighbours by motion cosine less the captions' cosine: the neighbours it picks
-    hold captions further from their anchor's than plain motion neighbours do, and each is the clip that scores
-    best by that rule (a plain neighbour by motion alone is most often a paraphrase: a false negative)."""
-    import numpy as np
-    from engine.data import open_dataset
-    from engine.models.encode import encode_motions
-    from engine.train.batching import Batcher
-    from engine.train.hard_negatives import _unit_rows, caption_vectors, mine_neighbours
-    from engine.train.run_state import window_data_config
-    out, _ = aligned
-    model, cfg, _ = load_checkpoint(out)
-    dataset = open_dataset(DATA)
-    batcher = Batcher("pair", dataset, dataset.split("train"), window_data_config(cfg), 8, 0, "align", model.tokenize)
-    plain = mine_neighbours(model.eval(), batcher)
-    apart = mine_neighbours(model, batcher, text_weight=1.0)
-    captions = _unit_rows(caption_vectors(model, batcher.clips))
-    text = (captions @ captions.T).toarray()
-    rows = np.arange(len(plain))[:, None]
-    assert text[rows, apart].mean() < text[rows, plain].mean() - 0.05
-    crops = [batcher.windows.window(i, None) for i in range(len(batcher.clips))]
-    motions = _unit_rows(encode_motions(model, crops, scored=False))
-    rule = (motions @ motions.T).toarray() - text
-    np.fill_diagonal(rule, -np.inf)
-    assert np.array_equal(apart[:, 0], rule.argmax(axis=1))

@@ -6,13 +6,6 @@ At the phase's start every training clip is encoded with the model as it stands 
 `NEIGHBOURS` nearest clips by the cosine of their lexical vectors are kept; then a share of every batch is drawn
 as neighbours of the batch's other clips (`train.<phase>.hard_negatives`). The neighbours are saved in the
 phase's folder, so a resumed run draws the batches an uninterrupted one would (engine/train/batching.py).
-
-Plain neighbours by motion are often clips with the same caption in other words (a Bandai walk beside the
-other walks of its content), which InfoNCE then pushes apart as if they were wrong: false negatives. With
-`train.<phase>.hard_negatives_text` = w the neighbours are ranked by the motions' cosine minus w times their
-captions' cosine (each clip's captions' mean lexical vector from the model's text side), so they are motions the
-model finds alike whose captions say something else: a walk for a walk that turns, a jog for a run. Measured no
-better than plain neighbours (bench/RESULTS.md, "Motion alignment"); off in every preset.
 """
 from __future__ import annotations
 
@@ -23,7 +16,7 @@ import scipy.sparse as sp
 import torch
 
 from ..atomic import atomic_save_npy
-from ..models.encode import encode_motions, encode_texts
+from ..models.encode import encode_motions
 from .batching import ItemStream
 
 NEIGHBOURS = 8
@@ -59,15 +52,13 @@ class NeighbourStream:
 
 
 @torch.no_grad()
-def mine_neighbours(model, batcher, k: int = NEIGHBOURS, text_weight: float = 0.0) -> np.ndarray:
-    """(n, k) the indices of each training clip's k nearest other clips by the model's lexical vectors (cosine,
-    whatever the model scores by), less text_weight times the cosine of their captions."""
+def mine_neighbours(model, batcher, k: int = NEIGHBOURS) -> np.ndarray:
+    """(n, k) the indices of each training clip's k nearest other clips by the model's lexical vectors."""
     crops = [batcher.windows.window(i, None) for i in range(len(batcher.clips))]
-    vectors = _unit_rows(encode_motions(model, crops, scored=False))
+    vectors = encode_motions(model, crops, scored=False)
+    norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()).clip(1e-12)
+    vectors = sp.diags(1.0 / norms) @ vectors               # cosine, whatever the model scores by
     scores = (vectors @ vectors.T).toarray()                # n x n: fine for the thousands of clips we train on
-    if text_weight > 0:
-        captions = _unit_rows(caption_vectors(model, batcher.clips))
-        scores -= text_weight * (captions @ captions.T).toarray()
     np.fill_diagonal(scores, -np.inf)
     k = min(k, len(crops) - 1)
     nearest = np.argpartition(-scores, k, axis=1)[:, :k] if k > 0 else np.zeros((len(crops), 0), dtype=int)
@@ -75,28 +66,15 @@ def mine_neighbours(model, batcher, k: int = NEIGHBOURS, text_weight: float = 0.
     return np.take_along_axis(nearest, order, axis=1).astype(np.int64)
 
 
-def caption_vectors(model, clips) -> sp.csr_matrix:
-    """(n, V) each clip's mean caption lexical vector (its captions' unit vectors averaged)."""
-    texts = [caption for clip in clips for caption in clip.captions]
-    owner = np.repeat(np.arange(len(clips)), [len(clip.captions) for clip in clips])
-    averaging = sp.csr_matrix((np.ones(len(texts)), (owner, np.arange(len(texts)))), shape=(len(clips), len(texts)))
-    return averaging @ _unit_rows(encode_texts(model, texts))
-
-
-def _unit_rows(vectors: sp.csr_matrix) -> sp.csr_matrix:
-    norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()).clip(1e-12)
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ vectors)
-
-
 def hard_negative_stream(model, batcher, share: float, phase_dir: Path, resumed: bool,
-                         save: bool = True, text_weight: float = 0.0) -> NeighbourStream:
+                         save: bool = True) -> NeighbourStream:
     """The batcher's stream with hard negatives. A resumed phase reads the neighbours its start saved; a new one
     mines them (each DDP rank the same, from the same weights; the main one saves them)."""
     path = Path(phase_dir) / FILE
     neighbours = np.load(path) if resumed and path.is_file() else None
     if neighbours is None or neighbours.shape[0] != batcher.num_items:
         was_training = model.training
-        neighbours = mine_neighbours(model.eval(), batcher, text_weight=text_weight)
+        neighbours = mine_neighbours(model.eval(), batcher)
         model.train(was_training)
         if save:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -130,8 +130,7 @@ def mirror_consistency(p: torch.Tensor, p_mirrored: torch.Tensor, pairs: torch.T
 
 
 def caption_word_ranking(p: torch.Tensor, columns: torch.Tensor, has_word: torch.Tensor,
-                         temperature: float = 0.05, idf: torch.Tensor | None = None,
-                         graded: bool = False) -> torch.Tensor:
+                         temperature: float = 0.05, idf: torch.Tensor | None = None) -> torch.Tensor:
     """Ours, not the paper's: a motion's weight on a word ranks it as the word's keyword query does.
 
     p: (B, V) motion lexical vectors; columns: (W,) the positions of the batch's caption words; has_word: (B, W)
@@ -144,9 +143,6 @@ def caption_word_ranking(p: torch.Tensor, columns: torch.Tensor, has_word: torch
       batch's other caption words, "wave" among them. With `idf` (W,) the caption's words are not all alike:
       the target is a distribution over them in proportion to their inverse document frequency, -sum_w q_iw
       log softmax_w(s_iw), so a take that "walks and turns left" weighs the rarer "turn" above "walks".
-    With `graded` (and `idf`) the word -> motions direction is graded the same way: word w's target over the
-    motions is in proportion to w's share q_iw of each caption, so `walk` ranks a take that only "walks" above one
-    that "walks and turns left" (both hold the word; the first says little else).
     Vector-level InfoNCE only asks the whole vector to be nearest its caption's; this asks it of each word."""
     s = F.normalize(p, dim=-1)[:, columns] / temperature
     pos = has_word.to(s.dtype)
@@ -155,24 +151,15 @@ def caption_word_ranking(p: torch.Tensor, columns: torch.Tensor, has_word: torch
         log_pos = torch.logsumexp(scores.masked_fill(positive == 0, float("-inf")), dim=-1)
         return (log_all - log_pos)[valid].mean() if valid.any() else scores.sum() * 0.0
     count = pos.sum(0)
-    words_valid = (count > 0) & (count < pos.shape[0])
+    per_word = multi_positive(s.T, pos.T, (count > 0) & (count < pos.shape[0]))
     if idf is None:
-        return (multi_positive(s.T, pos.T, words_valid) + multi_positive(s, pos, pos.sum(1) > 0)) / 2
-    share = pos * idf.to(s.dtype)[None, :]
-    share = share / share.sum(1, keepdim=True).clamp_min(1e-12)      # q_iw: each caption's words, summing to 1
-    per_motion = _soft_target_nll(s, share, share.sum(1) > 0)
-    if graded:
-        per_word = _soft_target_nll(s.T, share.T / share.sum(0).clamp_min(1e-12)[:, None], words_valid)
+        per_motion = multi_positive(s, pos, pos.sum(1) > 0)
     else:
-        per_word = multi_positive(s.T, pos.T, words_valid)
+        target = pos * idf.to(s.dtype)[None, :]
+        valid = target.sum(1) > 0
+        target = target / target.sum(1, keepdim=True).clamp_min(1e-12)
+        per_motion = -(target * F.log_softmax(s, dim=-1)).sum(1)[valid].mean() if valid.any() else s.sum() * 0.0
     return (per_word + per_motion) / 2
-
-
-def _soft_target_nll(scores: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """-sum_j target_ij log softmax_j(scores_ij), averaged over the valid rows (0 when there are none)."""
-    if not valid.any():
-        return scores.sum() * 0.0
-    return -(target * F.log_softmax(scores, dim=-1)).sum(1)[valid].mean()
 
 
 def self_critical_loss(sample_log_probs: torch.Tensor, rewards: torch.Tensor, baseline: torch.Tensor) -> torch.Tensor:

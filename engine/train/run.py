@@ -109,8 +109,7 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
         total = phase_cfg.total_steps(batcher.num_items)
         if getattr(phase_cfg, "hard_negatives", 0.0) > 0:
             batcher.stream = hard_negative_stream(model, batcher, phase_cfg.hard_negatives, phase_dir,
-                                                  resumed=state is not None, save=info.is_main,
-                                                  text_weight=phase_cfg.hard_negatives_text)
+                                                  resumed=state is not None, save=info.is_main)
         phase.training_clips(batcher.clips)
         run = PhaseRun(cfg=config, batcher=batcher, total_steps=total, out_dir=phase_dir,
                        metrics_path=metrics_path, device=device, dist=info, phases_done=list(done),

@@ -38,7 +38,7 @@ def our_terms(phase, model, batch, ids, mask, p_m, p_t, step):
     if c.w_words > 0:
         columns, has_word = caption_words(model, ids, mask)
         idf = phase.word_idf(model)[columns] if c.words_idf else None
-        words = caption_word_ranking(p_m, columns, has_word, phase.cfg.lex_temperature, idf, c.words_graded)
+        words = caption_word_ranking(p_m, columns, has_word, phase.cfg.lex_temperature, idf)
         loss, terms["words"] = loss + c.w_words * words, words.detach()
     if c.w_text_anchor > 0:
         if phase.anchor is None:
