@@ -106,6 +106,7 @@ class LexCMLPConfig(PhaseConfig):
     w_text_anchor: float = 0.0   # ours: 1 - cos(p_t, sg(p_t as the phase began)); keeps captions' words; 0 = off
     w_words: float = 0.0         # ours: caption words rank motions as keyword queries do (losses.caption_word_ranking)
     words_idf: bool = False      # ours: ... and a motion weighs its caption's rarer words more (their IDF)
+    words_whole_forms: bool = False  # ours: ... a word cut into pieces counts as its whole forms (jogs -> jogging)
     hard_negatives: float = 0.0  # ours: share of a batch drawn as its clips' neighbours (train/hard_negatives.py)
     distill_literal: float = 0.0   # ours: share of w_distill's target kept only on the caption's own words
     anchor_literal: float = 0.0    # ours: the same share for the text anchor's target (the caption's words)
@@ -275,7 +276,8 @@ def tiny_config() -> Config:
         lexcmlp=LexCMLPConfig(steps=1000, batch_size=32, lr_motion=1e-4, lr_heads=1e-4, w_distill=1.0, w_mirror=1.0,
                               w_text_anchor=1.0, distill_literal=0.75, anchor_literal=0.75),
         align=AlignConfig(steps=800, batch_size=32, lr_motion=1e-4, lr_heads=1e-4, w_distill=1.0, w_mirror=1.0,
-                          distill_literal=0.75, w_words=1.0, words_idf=True),
+                          distill_literal=0.75, w_words=1.0, words_idf=True, words_whole_forms=True,
+                          hard_negatives=0.0625),
         caption=CaptionConfig(steps=2400, batch_size=32),
         dense=DenseConfig(steps=400, batch_size=32),
         evaluator=EvaluatorConfig(steps=400, batch_size=32, max_prompts=96), generator=GeneratorTrainConfig.tiny(),

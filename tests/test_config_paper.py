@@ -30,6 +30,7 @@ def test_paper_has_none_of_our_additions():
     assert (t.lexcmlp.w_distill, t.lexcmlp.w_mirror, t.lexcmlp.w_text_anchor) == (0, 0, 0)
     assert (t.lexcmlp.distill_literal, t.lexcmlp.anchor_literal) == (0, 0)
     assert t.lexcmlp.w_words == 0 and "align" not in DEFAULT_PHASES   # our motion alignment is not the paper's
+    assert (t.align.hard_negatives, t.align.words_whole_forms, t.lexcmlp.hard_negatives) == (0, False, 0)
     assert t.flops_ramp == 0 and t.lex_temperature == 1.0
     assert (t.cccl, t.triplet, t.inverse_ler) == (False, "none", 0.0)   # the other seeds' options: off
     assert t.caption.head_rank == 0 and t.caption.w_cider == 0
@@ -43,3 +44,5 @@ def test_tiny_keeps_our_switches_on():
     assert m.cbow_normalise and m.lex_pool_windows > 0 and m.lex_score == "cosine" and m.lex_top_k == 64
     assert t.lexcmlp.w_mirror > 0 and t.lexcmlp.w_text_anchor > 0 and t.lexmmm.w_distill > 0
     assert preset("tiny").data.mirror == 0.5 and m.scored_terms == "words"
+    # the shipped model's align: 2 of each 32 clips as neighbours, pieced caption words read as whole forms
+    assert (t.align.hard_negatives, t.align.words_whole_forms, t.align.w_words) == (0.0625, True, 1.0)

@@ -87,3 +87,27 @@ def test_init_must_name_a_checkpoint(tmp_path):
     cfg = small_config(1, 8, [f"train.init={tmp_path / 'nothing'}"])
     with pytest.raises(SpecError, match="nothing"):
         train(cfg, [DATA], "align", tmp_path / "out")
+
+
+def test_a_caption_word_cut_into_pieces_counts_as_its_whole_forms():
+    """`words_whole_forms`: "jogs" (jo ##gs to the tokenizer) holds jogging, as the keyword query `jogs` reads it;
+    without it the caption holds no jog word at all, and the word term ranks it among the non-joggers."""
+    from pathlib import Path
+
+    from engine.train.phases.lexcmlp_ours import caption_words
+
+    model, _, _ = load_checkpoint(Path(__file__).resolve().parents[1] / "checkpoints" / "default")
+    captions = ["a person jogs forward", "someone goes for a jog", "someone goes jogging", "a man runs fast"]
+    batch = model.tokenizer(captions, padding=True, return_tensors="pt")
+    ids, mask = batch["input_ids"], batch["attention_mask"].bool()
+    vocab = model.tokenizer.get_vocab()
+    jogging, runs = (int(model.lexicon.position[vocab[w]]) for w in ("jogging", "runs"))
+    assert jogging >= 0 and runs >= 0
+
+    def holders(whole_forms: bool, position: int) -> list[bool]:
+        columns, has_word = caption_words(model, ids, mask, whole_forms)
+        return has_word[:, columns == position].any(dim=1).tolist()
+
+    assert holders(False, jogging) == [False, False, True, False]
+    assert holders(True, jogging) == [True, True, True, False]
+    assert holders(True, runs) == holders(False, runs) == [False, False, False, True]

@@ -5,6 +5,8 @@
 - w_mirror: a mirrored motion weighs left- and right-words the other way round (mirror_consistency).
 - w_words: each caption word ranks the batch's motions as its keyword query would, and each motion weighs its
   caption's words above the batch's other words (caption_word_ranking; whole words only, no stop words).
+  `words_whole_forms`: a caption word the vocabulary cuts into pieces ("jogs" -> jo ##gs) counts as its whole
+  forms (jogging, jogged), as the keyword query a user types reads it; otherwise it counts as no word at all.
 - w_text_anchor: 1 - cos(p_t, sg(p_t^0)) against a frozen copy of the text side as the phase began
   (phases/text_anchor.py), so captions keep the words LexMLM gave them; `anchor_literal` as above.
 bench/RESULTS.md measures each.
@@ -36,7 +38,7 @@ def our_terms(phase, model, batch, ids, mask, p_m, p_t, step):
         mirror = mirror_consistency(p_m, p_mirrored, side_pairs(model))
         loss, terms["mirror"] = loss + c.w_mirror * mirror, mirror.detach()
     if c.w_words > 0:
-        columns, has_word = caption_words(model, ids, mask)
+        columns, has_word = caption_words(model, ids, mask, c.words_whole_forms)
         idf = phase.word_idf(model)[columns] if c.words_idf else None
         words = caption_word_ranking(p_m, columns, has_word, phase.cfg.lex_temperature, idf)
         loss, terms["words"] = loss + c.w_words * words, words.detach()
@@ -61,21 +63,45 @@ def word_tokens(model, ids, mask):
     return mask & ~torch.isin(ids, special)
 
 
-def caption_words(model, ids, mask):
+def caption_words(model, ids, mask, whole_forms: bool = False):
     """(columns (W,), has_word (B, W)): the lexicon positions of the whole, non-stop words the batch's captions
-    hold, and which caption holds which."""
+    hold, and which caption holds which; with `whole_forms`, a word cut into pieces also holds its whole forms."""
     displayable = getattr(model, "_displayable_ids", None)
     if displayable is None or displayable.device != ids.device:
         words = model.tokenizer.convert_ids_to_tokens(list(range(model.vocab_size)))
         displayable = torch.tensor([is_displayable_word(w) for w in words], device=ids.device)
         model._displayable_ids = displayable
-    pos = model.lexicon.positions_of(torch.where(word_tokens(model, ids, mask) & displayable[ids], ids,
-                                                 torch.full_like(ids, -100)))
+    held = torch.where(word_tokens(model, ids, mask) & displayable[ids], ids, torch.full_like(ids, -100))
+    if whole_forms:
+        held = torch.cat([held, pieced_word_forms(model, ids, mask, displayable)], dim=1)
+    pos = model.lexicon.positions_of(held)
     columns, inverse = torch.unique(pos[pos >= 0], return_inverse=True)
     has_word = torch.zeros(ids.shape[0], len(columns), dtype=torch.bool, device=ids.device)
     rows = torch.arange(ids.shape[0], device=ids.device)[:, None].expand_as(pos)[pos >= 0]
     has_word[rows, inverse] = True
     return columns, has_word
+
+
+def pieced_word_forms(model, ids, mask, displayable) -> torch.Tensor:
+    """(B, F) ids of the displayable whole forms of each caption's words that the tokenizer cut into pieces
+    ("jo ##gs" -> jogging, jogged; query.whole_forms), padded with -100."""
+    from ...index.query import whole_forms, word_ids
+    vocab, special = word_ids(model.tokenizer), set(model.tokenizer.all_special_ids)
+    rows = []
+    for row, keep in zip(ids.tolist(), mask.tolist()):
+        tokens = model.tokenizer.convert_ids_to_tokens([i for i, k in zip(row, keep) if k and i not in special])
+        words, pieces = [], []
+        for token in tokens:   # regroup each word's pieces: ["jo", "##gs"] -> "jogs" (cut in 2 pieces)
+            if token.startswith("##") and words:
+                words[-1] += token[2:]
+                pieces[-1] += 1
+            else:
+                words.append(token)
+                pieces.append(1)
+        forms = {vocab[f] for word, n in zip(words, pieces) if n > 1 for f in whole_forms(word, vocab, special)}
+        rows.append(sorted(i for i in forms if displayable[i]))
+    width = max(1, max(map(len, rows)))
+    return torch.tensor([r + [-100] * (width - len(r)) for r in rows], dtype=ids.dtype, device=ids.device)
 
 
 def caption_idf(model, captions_per_clip) -> torch.Tensor:
