@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 
+from ...index.query import whole_forms, word_ids
 from ...skeleton import mirror_joints
 from ...vocab import is_displayable_word
 from ..losses import caption_word_ranking, lexical_distillation, literal_mix, mirror_consistency
@@ -85,7 +86,6 @@ def caption_words(model, ids, mask, whole_forms: bool = False):
 def pieced_word_forms(model, ids, mask, displayable) -> torch.Tensor:
     """(B, F) ids of the displayable whole forms of each caption's words that the tokenizer cut into pieces
     ("jo ##gs" -> jogging, jogged; query.whole_forms), padded with -100."""
-    from ...index.query import whole_forms, word_ids
     vocab, special = word_ids(model.tokenizer), set(model.tokenizer.all_special_ids)
     rows = []
     for row, keep in zip(ids.tolist(), mask.tolist()):
