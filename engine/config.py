@@ -265,7 +265,9 @@ def tiny_config() -> Config:
     the pull toward the caption's vector, the mirror term and the text anchor, whose targets keep the
     caption's own words at full weight and its expansions at a quarter (distill_literal, anchor_literal).
     The optional motion alignment phase (`align`, run by `make checkpoint` on the finished run) adds the
-    caption-word ranking term with the text side frozen. Half of the training items are seen mirrored with their
+    caption-word ranking term with the text side frozen, reading a caption word cut into pieces as its whole forms
+    ("jogs" as jogging, words_whole_forms), and draws 2 of each batch's 32 clips as nearest neighbours of 2 others
+    (hard negatives: a walk that turns beside a walk). Half of the training items are seen mirrored with their
     captions' sides swapped (data.mirror), and the lexical vectors weigh words only (model.scored_terms).
     bench/RESULTS.md measures each choice.
     """

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ...index.query import whole_forms, word_ids
+from ...index.query import whole_forms, whole_word, word_ids
 from ...skeleton import mirror_joints
 from ...vocab import is_displayable_word
 from ..losses import caption_word_ranking, lexical_distillation, literal_mix, mirror_consistency
@@ -89,16 +89,14 @@ def pieced_word_forms(model, ids, mask, displayable) -> torch.Tensor:
     vocab, special = word_ids(model.tokenizer), set(model.tokenizer.all_special_ids)
     rows = []
     for row, keep in zip(ids.tolist(), mask.tolist()):
-        tokens = model.tokenizer.convert_ids_to_tokens([i for i, k in zip(row, keep) if k and i not in special])
-        words, pieces = [], []
-        for token in tokens:   # regroup each word's pieces: ["jo", "##gs"] -> "jogs" (cut in 2 pieces)
+        words = []
+        for token in model.tokenizer.convert_ids_to_tokens([i for i, k in zip(row, keep) if k and i not in special]):
             if token.startswith("##") and words:
-                words[-1] += token[2:]
-                pieces[-1] += 1
+                words[-1] += token[2:]   # a word's pieces joined again: ["jo", "##gs"] -> "jogs"
             else:
                 words.append(token)
-                pieces.append(1)
-        forms = {vocab[f] for word, n in zip(words, pieces) if n > 1 for f in whole_forms(word, vocab, special)}
+        forms = {vocab[f] for word in words if whole_word(word, vocab, special) is None
+                 for f in whole_forms(word, vocab, special)}
         rows.append(sorted(i for i in forms if displayable[i]))
     width = max(1, max(map(len, rows)))
     return torch.tensor([r + [-100] * (width - len(r)) for r in rows], dtype=ids.dtype, device=ids.device)
