@@ -109,8 +109,6 @@ class LexCMLPConfig(PhaseConfig):
     words_whole_forms: bool = False  # ours: ... a word cut into pieces counts as its whole forms (jogs -> jogging)
     hard_negatives: float = 0.0  # ours: share of a batch drawn as its clips' neighbours (train/hard_negatives.py)
     distill_literal: float = 0.0   # ours: share of w_distill's target kept only on the caption's own words
-    literal_whole_forms: bool = False  # ours: ... among which a pieced word's whole forms (jogs -> jogging); anchor too
-    literal_lead: bool = False     # ours: ... and those words lead both targets, at the vector's largest weight
     anchor_literal: float = 0.0    # ours: the same share for the text anchor's target (the caption's words)
 
 

@@ -31,7 +31,7 @@ _REQUIRED = {"config": dict, "weights": str, "normalizer": dict, "variant": str,
 # What a generator's text condition (models/text_condition.py) never reads of the lexical model: its motion side
 # and the text decoder. Everything else (text backbone, MLM head, lexicon, text dense head, any module added
 # later) ties a generator to the model.
-NOT_READ_BY_CONDITION = ("motion_encoder.", "motion_words.", "motion_decoder.", "caption_head.", "motion_recon_head.",
+NOT_READ_BY_CONDITION = ("motion_encoder.", "motion_decoder.", "caption_head.", "motion_recon_head.",
                          "motion_dense_head.", "text_decoder.")
 
 

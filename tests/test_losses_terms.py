@@ -222,12 +222,3 @@ def test_caption_word_ranking_with_idf_prefers_a_caption_s_rarer_word():
     # without idf both words are positives alike: the two orders cost the same
     assert L.caption_word_ranking(rare_first, cols, has, 1.0).item() == pytest.approx(
         L.caption_word_ranking(common_first, cols, has, 1.0).item())
-
-
-def test_words_lead_raises_the_captions_words_to_the_largest_weight():
-    p = torch.tensor([[0.1, 0.2, 0.3, 0.9, 0.5], [1.0, 2.0, 0.5, 0.5, 0.5]])
-    ids = torch.tensor([[7, 2, 4, 0], [7, 3, 5, 9]])              # 7 = [CLS], 0 = [PAD]
-    words = torch.tensor([[False, True, False, False], [False, True, True, False]])
-    positions = lambda v: torch.where(v >= 0, v - 1, v)           # id i sits at lexicon position i - 1
-    out = L.words_lead(p, ids, words, positions)
-    assert torch.equal(out, torch.tensor([[0.1, 0.9, 0.3, 0.9, 0.5], [1.0, 2.0, 2.0, 0.5, 2.0]]))

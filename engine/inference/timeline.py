@@ -51,13 +51,13 @@ def pooled_columns(model, joints: np.ndarray) -> tuple[np.ndarray, list[tuple[in
     B, Tp, P, _ = mt.tokens.shape
     if pool > 0:
         pooled, filled = window_pool(mt.tokens, mt.token_mask, pool)                  # (B, pool*P, H)
-        weights = torch.log1p(torch.relu(model.motion_word_logits(pooled, ids)))                 # (B, pool*P, L)
+        weights = torch.log1p(torch.relu(model.mlm_head(pooled, ids)))                 # (B, pool*P, L)
         weights = weights * filled[..., None].to(weights.dtype)
         per_column = weights.reshape(B, pool, P, -1).amax(dim=2)                       # (B, pool, L)
     else:
         rows = []
         for b in range(B):
-            w = torch.log1p(torch.relu(model.motion_word_logits(mt.tokens[b].reshape(Tp * P, -1), ids)))
+            w = torch.log1p(torch.relu(model.mlm_head(mt.tokens[b].reshape(Tp * P, -1), ids)))
             rows.append(w.reshape(Tp, P, -1).amax(dim=1) * mt.token_mask[b][:, None].to(w.dtype))
         per_column = torch.stack(rows)                                                 # (B, Tp, L)
     per_column = model.lexicon.scored_weights(per_column)

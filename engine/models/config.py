@@ -44,9 +44,6 @@ class ModelConfig:
     # half of each motion's 64 terms on ".", ",", "the", "[SEP]" (bench/RESULTS.md); the bottleneck decoders
     # and the captioner still predict every lexicon term, so captions keep their function words.
     scored_terms: str = "all"
-    # Ours: rank of the motion side's own low-rank correction of the word embeddings (models/motion_words.py);
-    # 0 = the motion side reads the shared MLM head as the text side does (the paper).
-    motion_word_rank: int = 0
     dense_dim: int = 256                 # width of the CLIP-style dense baseline heads
     dropout: float = 0.1
 
@@ -63,10 +60,8 @@ class ModelConfig:
             raise SpecError(f"model.motion_dim ({self.motion_dim}) must divide by motion_heads ({self.motion_heads})")
         if self.patch_frames < 1 or self.max_frames < self.patch_frames:
             raise SpecError("model.patch_frames must be >= 1 and <= model.max_frames")
-        for name in ("freeze_text_layers", "lex_pool_windows", "decoder_layers", "motion_depth", "lex_top_k",
-                     "motion_word_rank"):
-            if getattr(self, name) < (0 if name in ("freeze_text_layers", "lex_top_k", "lex_pool_windows",
-                                                    "motion_word_rank") else 1):
+        for name in ("freeze_text_layers", "lex_pool_windows", "decoder_layers", "motion_depth", "lex_top_k"):
+            if getattr(self, name) < (0 if name in ("freeze_text_layers", "lex_top_k", "lex_pool_windows") else 1):
                 raise SpecError(f"model.{name} is out of range: {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
             raise SpecError(f"model.dropout must be in [0, 1), not {self.dropout}")

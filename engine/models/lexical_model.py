@@ -8,7 +8,6 @@ A restricted lexicon is data-dependent: build it with `build_lexicon(texts)` bef
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Iterable, Sequence
 
 import torch
@@ -23,7 +22,6 @@ from engine.models.lexical import lexical_pool
 from engine.models.lexicon import Lexicon
 from engine.models.mlm_head import MLMHead
 from engine.models.motion_encoder import MotionEncoder, MotionTokens
-from engine.models.motion_words import MotionWordShift
 from engine.models.reconstruction_head import ReconstructionHead
 from engine.models.text_encoder import freeze_lower_layers, load_text_backbone
 from engine.vocab import is_scored_term
@@ -39,8 +37,6 @@ class LexicalMotionLanguageModel(nn.Module):
         self.vocab_size = self.text_backbone.config.vocab_size
         self.hidden = hidden
         self.mlm_head = MLMHead(self.text_backbone.embeddings.word_embeddings, hidden)
-        self.motion_words = MotionWordShift(self.vocab_size, hidden, cfg.motion_word_rank) \
-            if cfg.motion_word_rank else None
         self.motion_encoder = MotionEncoder(cfg, out_dim=hidden)
         self.text_decoder = BottleneckDecoder(cfg, hidden, self.vocab_size)
         self.motion_decoder = BottleneckDecoder(cfg, hidden, self.vocab_size)
@@ -104,21 +100,8 @@ class LexicalMotionLanguageModel(nn.Module):
                       masked: torch.Tensor | None = None) -> MotionTokens:
         return self.motion_encoder(joints, frame_mask, masked)
 
-    def motion_word_logits(self, tokens: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
-        """Motion tokens (..., H) -> word logits: the shared MLM head, plus the motion side's own low-rank word
-        correction when the model has one (models/motion_words.py)."""
-        if self.motion_words is None:
-            return self.mlm_head(tokens, ids)
-        transformed = self.mlm_head.transform(tokens)
-        return self.mlm_head.decode(transformed, ids) + self.motion_words(transformed, ids)
-
-    def add_motion_words(self, rank: int) -> None:
-        """Give a trained model the motion-side word correction, at zero: it scores as before until trained."""
-        self.cfg = replace(self.cfg, motion_word_rank=rank)
-        self.motion_words = MotionWordShift(self.vocab_size, self.hidden, rank).to(self.device)
-
     def motion_lexical_from_tokens(self, mt: MotionTokens) -> torch.Tensor:
-        p = pool_motion_lexical(mt.tokens, mt.token_mask, self.motion_word_logits, self.cfg.lex_pool_windows,
+        p = pool_motion_lexical(mt.tokens, mt.token_mask, self.mlm_head, self.cfg.lex_pool_windows,
                                 self.lexicon.head_ids())
         return self.lexicon.scored_weights(p)
 

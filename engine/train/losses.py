@@ -103,31 +103,17 @@ def literal_part(p: torch.Tensor, ids: torch.Tensor, words: torch.Tensor, positi
 
     ids: the tokenised captions; words: True at their word tokens (not padding, [CLS] or [SEP]);
     positions(ids) maps vocabulary ids to lexicon positions (-100 when a token is not in the lexicon)."""
-    return p * _at_words(p, ids, words, positions)
-
-
-def _at_words(p: torch.Tensor, ids: torch.Tensor, words: torch.Tensor, positions) -> torch.Tensor:
-    """(B, len(lexicon)) True at the lexicon positions of each row's tokens where `words` is True."""
     pos = positions(torch.where(words, ids, torch.full_like(ids, -100)))
     keep = torch.zeros_like(p, dtype=torch.bool)
     rows = torch.arange(p.shape[0], device=p.device)[:, None].expand_as(pos)
     valid = pos >= 0
     keep[rows[valid], pos[valid]] = True
-    return keep
+    return p * keep
 
 
 def literal_mix(p: torch.Tensor, ids: torch.Tensor, words: torch.Tensor, positions, share: float) -> torch.Tensor:
     """Ours: (1 - share) p + share literal_part(p): the words p expands to keep only 1 - share of their weight."""
     return p if not share else (1 - share) * p + share * literal_part(p, ids, words, positions)
-
-
-def words_lead(p: torch.Tensor, ids: torch.Tensor, words: torch.Tensor, positions) -> torch.Tensor:
-    """Ours: p with the given words raised to each row's largest weight (their weights elsewhere unchanged).
-
-    As a target it says "the caption's own words come first": a text side whose MLM head expands "jogging" to
-    "run" more than to itself (a head trained briefly on text where "run" is common) is pulled to weigh the
-    word the caption says above the words it suggests. ids / words / positions as in literal_part."""
-    return torch.where(_at_words(p, ids, words, positions), p.max(dim=-1, keepdim=True).values, p)
 
 
 def mirror_consistency(p: torch.Tensor, p_mirrored: torch.Tensor, pairs: torch.Tensor, eps: float = 1e-3):

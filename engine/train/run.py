@@ -156,19 +156,12 @@ def _previous_run(out: Path, config: Config, names: list[str], generation: list[
 
 def _initial_model(config: Config):
     """(model, config, phases it had done) for a run that starts from train.init: that checkpoint's weights,
-    lexicon and model config (the architecture must be the one its weights fit), with the motion side's word
-    correction added when the run asks for one the checkpoint lacks (model.motion_word_rank)."""
+    lexicon and model config (the architecture must be the one its weights fit)."""
     from ..checkpoint import load_checkpoint
     if not (Path(config.train.init) / MANIFEST).exists():
         raise SpecError(f"train.init={config.train.init!r} is not a checkpoint folder (no {MANIFEST})")
     model, init_config, manifest = load_checkpoint(config.train.init)
-    rank = config.model.motion_word_rank
-    if rank and rank != init_config.model.motion_word_rank:
-        if init_config.model.motion_word_rank:
-            raise SpecError(f"model.motion_word_rank={rank}: {config.train.init} has one of rank "
-                            f"{init_config.model.motion_word_rank}")
-        model.add_motion_words(rank)   # at zero: the model scores as the init checkpoint does until trained
-    return model, replace(config, model=model.cfg), list(manifest.get("phases_done") or [])
+    return model, replace(config, model=init_config.model), list(manifest.get("phases_done") or [])
 
 
 def _check_batch_sizes(config: Config, names: list[str], info) -> None:

@@ -1,18 +1,14 @@
 """Our additions to LexCMLP (not in the paper; each 0 = off, all off in the `paper` preset).
 
 - w_distill: 1 - cos(p_m, sg(p_t)), as in LexMMM: keeps p_m on its caption's words while InfoNCE aligns;
-  `distill_literal` keeps that share of the target only on the caption's own words; with `literal_whole_forms`
-  a word cut into pieces ("jogs" -> jo ##gs) owns its whole forms there too (jogging), as a keyword query reads it;
-  with `literal_lead` the caption's whole, non-stop words (and those forms) are raised to the target's largest
-  weight (losses.words_lead): the words a caption says lead the words it suggests.
+  `distill_literal` keeps that share of the target only on the caption's own words.
 - w_mirror: a mirrored motion weighs left- and right-words the other way round (mirror_consistency).
 - w_words: each caption word ranks the batch's motions as its keyword query would, and each motion weighs its
   caption's words above the batch's other words (caption_word_ranking; whole words only, no stop words).
   `words_whole_forms`: a caption word the vocabulary cuts into pieces ("jogs" -> jo ##gs) counts as its whole
   forms (jogging, jogged), as the keyword query a user types reads it; otherwise it counts as no word at all.
 - w_text_anchor: 1 - cos(p_t, sg(p_t^0)) against a frozen copy of the text side as the phase began
-  (phases/text_anchor.py), so captions keep the words LexMLM gave them; `anchor_literal` and `literal_whole_forms`
-  as above: with both, "a man jogs" keeps "jogging" at full weight and its expansion "run" at a quarter.
+  (phases/text_anchor.py), so captions keep the words LexMLM gave them; `anchor_literal` as above.
 bench/RESULTS.md measures each.
 """
 from __future__ import annotations
@@ -22,7 +18,7 @@ import torch
 from ...index.query import whole_forms, whole_word, word_ids
 from ...skeleton import mirror_joints
 from ...vocab import is_displayable_word
-from ..losses import caption_word_ranking, lexical_distillation, literal_mix, mirror_consistency, words_lead
+from ..losses import caption_word_ranking, lexical_distillation, literal_mix, mirror_consistency
 from .base import motion_of
 
 # Words that name a side; a mirrored motion should weigh each pair the other way round.
@@ -35,8 +31,7 @@ def our_terms(phase, model, batch, ids, mask, p_m, p_t, step):
     c = phase.pcfg
     loss, terms = 0.0, {}
     if c.w_distill > 0:
-        target = fewer_expansions(model, p_t, ids, mask, c.distill_literal, c.literal_whole_forms, c.literal_lead)
-        distill = lexical_distillation(p_m, target)
+        distill = lexical_distillation(p_m, fewer_expansions(model, p_t, ids, mask, c.distill_literal))
         loss, terms["distill"] = loss + c.w_distill * distill, distill.detach()
     if c.w_mirror > 0:
         joints, frame_mask = motion_of(batch)
@@ -53,38 +48,14 @@ def our_terms(phase, model, batch, ids, mask, p_m, p_t, step):
             if step > 0:
                 raise RuntimeError("LexCMLP's text anchor needs starting_weights() before a resumed step")
             phase.starting_weights(model)
-        start = fewer_expansions(model, phase.anchor(ids, mask), ids, mask, c.anchor_literal, c.literal_whole_forms,
-                                 c.literal_lead)
+        start = fewer_expansions(model, phase.anchor(ids, mask), ids, mask, c.anchor_literal)
         anchor = lexical_distillation(p_t, start)   # the copy lives where the model does
         loss, terms["text_anchor"] = loss + c.w_text_anchor * anchor, anchor.detach()
     return loss, terms
 
 
-def fewer_expansions(model, p, ids, mask, share: float, whole_forms: bool = False, lead: bool = False):
-    """p with its expansions cut to 1 - share (literal_mix); with `whole_forms` the whole forms of the caption's
-    pieced words count as its own words (pieced_word_forms); with `lead` its displayable words (whole, not stop
-    words) and those forms take the vector's largest weight (words_lead)."""
-    if not share:
-        return p
-    words = word_tokens(model, ids, mask)
-    if whole_forms:
-        forms = pieced_word_forms(model, ids, mask, displayable_ids(model, ids.device))
-        ids, words = torch.cat([ids, forms], dim=1), torch.cat([words, forms >= 0], dim=1)
-    target = literal_mix(p, ids, words, model.lexicon.positions_of, share)
-    if lead:
-        whole = words & displayable_ids(model, ids.device)[ids.clamp_min(0)] & ~before_a_piece(model, ids)
-        target = words_lead(target, ids, whole, model.lexicon.positions_of)
-    return target
-
-
-def before_a_piece(model, ids) -> torch.Tensor:
-    """True at the tokens a '##' piece follows: "joy" of "joy ##fully" is the start of a word, not the word."""
-    pieces = getattr(model, "_piece_ids", None)
-    if pieces is None or pieces.device != ids.device:
-        tokens = model.tokenizer.convert_ids_to_tokens(list(range(model.vocab_size)))
-        pieces = model._piece_ids = torch.tensor([t.startswith("##") for t in tokens], device=ids.device)
-    follows = pieces[ids[:, 1:].clamp_min(0)] & (ids[:, 1:] >= 0)
-    return torch.cat([follows, torch.zeros_like(follows[:, :1])], dim=1)
+def fewer_expansions(model, p, ids, mask, share: float):
+    return literal_mix(p, ids, word_tokens(model, ids, mask), model.lexicon.positions_of, share)
 
 
 def word_tokens(model, ids, mask):
@@ -96,7 +67,11 @@ def word_tokens(model, ids, mask):
 def caption_words(model, ids, mask, whole_forms: bool = False):
     """(columns (W,), has_word (B, W)): the lexicon positions of the whole, non-stop words the batch's captions
     hold, and which caption holds which; with `whole_forms`, a word cut into pieces also holds its whole forms."""
-    displayable = displayable_ids(model, ids.device)
+    displayable = getattr(model, "_displayable_ids", None)
+    if displayable is None or displayable.device != ids.device:
+        words = model.tokenizer.convert_ids_to_tokens(list(range(model.vocab_size)))
+        displayable = torch.tensor([is_displayable_word(w) for w in words], device=ids.device)
+        model._displayable_ids = displayable
     held = torch.where(word_tokens(model, ids, mask) & displayable[ids], ids, torch.full_like(ids, -100))
     if whole_forms:
         held = torch.cat([held, pieced_word_forms(model, ids, mask, displayable)], dim=1)
@@ -106,16 +81,6 @@ def caption_words(model, ids, mask, whole_forms: bool = False):
     rows = torch.arange(ids.shape[0], device=ids.device)[:, None].expand_as(pos)[pos >= 0]
     has_word[rows, inverse] = True
     return columns, has_word
-
-
-def displayable_ids(model, device) -> torch.Tensor:
-    """(vocab,) True at the vocabulary's displayable words (whole, not stop words), computed once per model."""
-    displayable = getattr(model, "_displayable_ids", None)
-    if displayable is None or displayable.device != device:
-        words = model.tokenizer.convert_ids_to_tokens(list(range(model.vocab_size)))
-        displayable = torch.tensor([is_displayable_word(w) for w in words], device=device)
-        model._displayable_ids = displayable
-    return displayable
 
 
 def pieced_word_forms(model, ids, mask, displayable) -> torch.Tensor:

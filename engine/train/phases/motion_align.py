@@ -5,8 +5,7 @@ vectors while the text encoder, the shared MLM head and the word embeddings stay
 them. Nothing a generator's text condition reads moves (generator_checkpoint.condition_hash), so the phase can
 run on a finished checkpoint (`train --init`) and that checkpoint's generators stay valid; and a query's
 vector is the same before and after, so only which motions answer it changes.
-Trains: motion encoder, the motion side's word correction (models/motion_words.py) when the model has one, the
-motion bottleneck decoder.
+Trains: motion encoder, the motion bottleneck decoder.
 """
 from __future__ import annotations
 
@@ -18,4 +17,4 @@ class MotionAlign(LexCMLP):
     name = "align"
 
     def trainable(self, model) -> set[str]:
-        return names_under(model, "motion_encoder.", "motion_words.", "motion_decoder.")
+        return names_under(model, "motion_encoder.", "motion_decoder.")
