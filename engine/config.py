@@ -212,10 +212,32 @@ class DataConfig:
     # Mirror augmentation (data/mirror.py): the share of training items seen mirrored left<->right with
     # their captions' side words swapped, as HumanML3D's mirrored copies; 0 = off.
     mirror: float = 0.0
+    # Ours: each named dataset's share of every motion batch in joint training, `name=share` (the clip-id prefix:
+    # synthetic, synthetic2, bandai, ...); the datasets not named split the rest by their sizes. () = batches
+    # drawn uniformly over all clips (train/dataset_shares.py).
+    shares: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not 0.0 <= self.mirror <= 1.0:
             raise SpecError(f"data.mirror is a probability in [0, 1], got {self.mirror}")
+        self.share_map()
+
+    def share_map(self) -> dict[str, float]:
+        """data.shares as {dataset: share}, checked: each in (0, 1], a dataset named once, at most 1 in all."""
+        out: dict[str, float] = {}
+        for item in self.shares:
+            name, _, text = item.partition("=")
+            try:
+                share = float(text)
+            except ValueError:
+                share = -1.0
+            if not name.strip() or not 0.0 < share <= 1.0 or name.strip() in out:
+                raise SpecError(f"data.shares: {item!r} is not dataset=share with a share in (0, 1] "
+                                f"and each dataset named once")
+            out[name.strip()] = share
+        if sum(out.values()) > 1.0 + 1e-9:
+            raise SpecError(f"data.shares add up to {sum(out.values()):g}, more than the whole batch")
+        return out
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,10 @@ class ItemStream:
             out.append((item, int(ints[item]), float(unif[item])))
         return out
 
+    def resized(self, batch_size: int) -> "ItemStream":
+        """The same order in batches of another size (hard negatives fill the rest of each batch)."""
+        return ItemStream(self.n, self.seed, self.phase, batch_size)
+
 
 # --------------------------------------------------------------------------------------------
 # Motions

@@ -17,21 +17,21 @@ import torch
 
 from ..atomic import atomic_save_npy
 from ..models.encode import encode_motions
-from .batching import ItemStream
 
 NEIGHBOURS = 8
 FILE = "neighbours.npy"
 
 
 class NeighbourStream:
-    """Batches of ItemStream's order with `share` of each batch drawn as neighbours of the others, each right after
-    its anchor (a DDP rank's contiguous shard keeps the pairs together). The order advances by the anchors only,
-    so every clip is still drawn once an epoch; a neighbour already in the batch gives way to the next one."""
+    """Batches of the base stream's order (batching.ItemStream or dataset_shares.SharedStream) with `share` of
+    each batch drawn as neighbours of the others, each right after its anchor (a DDP rank's contiguous shard keeps
+    the pairs together). The order advances by the anchors only, so every clip is still drawn once an epoch; a
+    neighbour already in the batch gives way to the next one."""
 
-    def __init__(self, base: ItemStream, neighbours: np.ndarray, share: float):
+    def __init__(self, base, neighbours: np.ndarray, share: float):
         self.neighbours, self.batch_size = neighbours, base.batch_size
         self.n_hard = min(base.batch_size // 2, int(round(share * base.batch_size)))
-        self.anchors = ItemStream(base.n, base.seed, base.phase, base.batch_size - self.n_hard)
+        self.anchors = base.resized(base.batch_size - self.n_hard)
 
     def batch(self, step: int) -> list[tuple[int, int, float]]:
         anchors = self.anchors.batch(step)

@@ -25,6 +25,7 @@ from ..checkpoint import MANIFEST, build_model, load_weights, read_manifest
 from .checkpoint import load_train_state, save_checkpoint
 from .run_state import truncate_metrics, window_data_config
 from .generation_run import phase_folder, run_generation_phases
+from .dataset_shares import shared_stream
 from .hard_negatives import hard_negative_stream
 from .loop import PhaseRun, train_phase
 from .phases import make_phase
@@ -107,6 +108,9 @@ def train(config: Config, specs: list[str] | None, phases: str | list[str], out_
         batcher = Batcher(phase.batch_kind, dataset, train_clips, window_data_config(config), phase_cfg.batch_size,
                           config.train.seed, name, model.tokenize, info)
         total = phase_cfg.total_steps(batcher.num_items)
+        if config.data.shares and phase.batch_kind != "text":
+            batcher.stream = shared_stream(batcher.clips, config.data.share_map(), config.train.seed, name,
+                                           phase_cfg.batch_size)
         if getattr(phase_cfg, "hard_negatives", 0.0) > 0:
             batcher.stream = hard_negative_stream(model, batcher, phase_cfg.hard_negatives, phase_dir,
                                                   resumed=state is not None, save=info.is_main)
