@@ -63,3 +63,11 @@ def test_the_synthetic_dataset_reads_the_cache_with_the_same_fingerprint(cache):
     assert first.fingerprint() == second.fingerprint()
     assert [c.captions for c in first.clips] == [c.captions for c in second.clips]
     assert np.array_equal(first.motion(first.clips[5].id).joints, second.motion(second.clips[5].id).joints)
+
+
+def test_a_change_of_generator_code_changes_the_fingerprint(cache, monkeypatch):
+    """Indexes and caches are keyed by the fingerprint: new motions under the same captions, labels and lengths
+    (a jog's pace) must not be served from the old ones."""
+    before = open_dataset(f"synthetic?n={N}&seed=2").fingerprint()
+    monkeypatch.setattr(procedural_cache, "procedural_code_version", lambda: "changed")
+    assert open_dataset(f"synthetic?n={N}&seed=2").fingerprint() != before

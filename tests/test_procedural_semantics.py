@@ -62,12 +62,13 @@ def test_run_is_faster_than_jog_faster_than_walk(singles):
 
 
 def test_a_slow_run_is_still_faster_than_a_fast_jog(singles):
-    """The speed and amplitude words move a jog and a run within their own bands (locomotion.Gait), so the
-    words "jog" and "run" each name a motion of their own: "runs slowly" is not a jog."""
+    """The speed and amplitude words move a jog and a run within their own bands of pace (locomotion.Gait), so
+    the words "jog" and "run" each name a motion of their own: "runs slowly" is not a jog, whatever the body's
+    size, the clip's jitter or its path (a circle, a diagonal)."""
     def speeds(name):   # ground speed over the middle half, m/s
         return [np.linalg.norm(np.diff(j[len(j) // 4: 3 * len(j) // 4, 0, [0, 2]], axis=0), axis=1).mean() * FPS
                 for j, _ in _each(singles, name)]
-    assert min(speeds("run")) > 0.95 * max(speeds("jog"))
+    assert min(speeds("run")) > 1.1 * max(speeds("jog"))
 
 
 def test_turns_end_facing_the_named_side(singles):

@@ -2,7 +2,9 @@
 
 The generator is deterministic in (index, seed), so the library is produced once, kept on disk
 (data/procedural_cache.py) and in memory; the clip list, splits and fingerprint depend only on n, seed
-and the code version.
+and the code version. The fingerprint holds the generator's own source hash too: a change to a primitive
+that keeps every clip's captions, labels and length (a jog's pace) still changes the motions, so indexes
+encoded from the old ones must not be served for the new.
 """
 from __future__ import annotations
 
@@ -36,7 +38,9 @@ class SyntheticDataset(Dataset):
         return Motion(item.motion.joints, item.motion.fps, item.id, dict(item.motion.meta))
 
     def source_fingerprint(self) -> str:
-        return f"procedural n={self.n} seed={self.seed}"
+        from .procedural_cache import procedural_code_version
+
+        return f"procedural n={self.n} seed={self.seed} code={procedural_code_version()}"
 
 
 def _group(label: dict | None) -> str:
