@@ -31,8 +31,9 @@ class Gait:
     stride_band: tuple[float, float] = (0.0, float("inf"))
     # The pace (cadence x stride x hip swing, which the ground speed follows) a clip keeps to, after the bands
     # and the per-clip jitter. The two bands above alone let a quick, long-striding jog outpace a slow run (the
-    # default library's jogs ran up to 3.0 m/s, its runs from 2.2; measured in bench/RESULTS.md); with these a
-    # run is at least 1.4 times as fast as any jog of the same body, more than the bodies' spread in size.
+    # default library's jogs ran up to 3.0 m/s, its runs from 2.2). The two bands below are 1.43 apart, more than
+    # the bodies' spread in size (1.22): the default library's jogs now move at 1.37-2.32 m/s, its runs at
+    # 2.66-4.36 (bench/RESULTS.md, fourteenth session).
     pace_band: tuple[float, float] = (0.0, float("inf"))
 
 
@@ -51,12 +52,13 @@ def gait_track(g: Gait, p: Params, backward: bool = False) -> Track:
     env = window(t, 0.0, t[-1] + 1e-3, min(0.6, t[-1] / 3))
     cadence = p.jitter(g.cadence) * np.clip(p.speed, *g.speed_band)  # beyond that, people lengthen the stride
     stride = float(np.clip(p.amplitude, *g.stride_band))
-    pace = cadence * max(stride, 0.75) * g.hip
+    step = max(stride, 0.75)  # smaller steps than that stop looking like a walk
+    pace = cadence * step * g.hip
     cadence *= float(np.clip(pace, *g.pace_band)) / pace
     phase = 2 * np.pi * cadence * t + p.rng.uniform(0, 2 * np.pi)
     if backward:  # a time-reversed walk is a plausible backward walk
         phase = -phase
-    amp = env * max(stride, 0.75)  # smaller steps than that stop looking like a walk
+    amp = env * step
     for side, ph in ((1, phase), (-1, phase + np.pi)):
         # near-triangular hip swing: the stance foot slides back at a steady speed, so the body does too
         flex = amp * (g.hip_bias + g.hip * np.arcsin(0.95 * np.sin(ph)) / np.arcsin(0.95))
